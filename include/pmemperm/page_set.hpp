@@ -1,0 +1,76 @@
+// pmemperm/page_set.hpp — the concept every backend models.
+//
+// A page_set is a set of pages (0 ... max_page) held as maximal runs. Generic code
+// (permission_map, the tests, the study) is written against this concept only.
+//
+// Vocabulary mapping for Boost.ICL users: grant = add, revoke = subtract,
+// contains_any = intersects, count = cardinality, range_count = iterative_size.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "types.hpp"
+
+namespace pmemperm {
+namespace detail {
+
+/// The visitor type the concept checks grant/revoke with: called as f(page_range).
+struct range_visitor_archetype {
+  void operator()(page_range) const noexcept {}
+};
+
+/// The callback type the concept checks for_each_range with: f(page_range) -> bool.
+struct range_predicate_archetype {
+  bool operator()(page_range) const noexcept { return true; }
+};
+
+}  // namespace detail
+
+/// page_set<S> holds when, for `s` an S and `cs` a const S, `r` a page_range and
+/// `p` a page_t, all of the following are noexcept:
+///  - `s.grant(r)` and `s.grant(r, on_added)` -> errc: add r; `on_added(page_range)`
+///    is called for each maximal run of pages that were not granted before.
+///  - `s.revoke(r)` and `s.revoke(r, on_removed)` -> errc: remove r; `on_removed`
+///    is called for each maximal run of pages that were granted and no longer are.
+///    After a revoke returns, whatever it returns, no page of r is granted.
+///  - `s.clear()`: remove everything and return all memory except what the backend
+///    keeps by design (a flat bitmap's array, a capped page's page).
+///  - `cs.empty()`, `cs.contains(p)`, `cs.contains_all(r)`, `cs.contains_any(r)` -> bool.
+///    contains_all/contains_any on an invalid r return false.
+///  - `cs.count()` -> std::uint64_t pages granted; `cs.range_count()` -> std::size_t
+///    maximal runs.
+///  - `cs.memory_bytes()` -> std::size_t: exactly the bytes currently held from the
+///    allocator (a fixed-size backend reports its fixed size).
+///  - `cs.for_each_range(f)` and `cs.for_each_range(window, f)` -> bool: call
+///    `f(page_range) -> bool` on each maximal run in ascending order (clipped to the
+///    window); stop when f returns false; return false iff stopped early.
+///  - `s.assign(cs)` -> errc: become a copy of cs (strong guarantee).
+///  - move construction and move assignment; copy construction is not offered,
+///    because copying allocates and must be able to fail.
+template <class S>
+concept page_set =
+    std::is_nothrow_move_constructible_v<S> && std::is_nothrow_move_assignable_v<S> &&
+    !std::is_copy_constructible_v<S> &&
+    requires(S& s, const S& cs, page_range r, page_t p, detail::range_visitor_archetype v,
+             detail::range_predicate_archetype f) {
+      { s.grant(r) } noexcept -> std::same_as<errc>;
+      { s.grant(r, v) } noexcept -> std::same_as<errc>;
+      { s.revoke(r) } noexcept -> std::same_as<errc>;
+      { s.revoke(r, v) } noexcept -> std::same_as<errc>;
+      { s.clear() } noexcept -> std::same_as<void>;
+      { cs.empty() } noexcept -> std::same_as<bool>;
+      { cs.contains(p) } noexcept -> std::same_as<bool>;
+      { cs.contains_all(r) } noexcept -> std::same_as<bool>;
+      { cs.contains_any(r) } noexcept -> std::same_as<bool>;
+      { cs.count() } noexcept -> std::same_as<std::uint64_t>;
+      { cs.range_count() } noexcept -> std::same_as<std::size_t>;
+      { cs.memory_bytes() } noexcept -> std::same_as<std::size_t>;
+      { cs.for_each_range(f) } noexcept -> std::same_as<bool>;
+      { cs.for_each_range(r, f) } noexcept -> std::same_as<bool>;
+      { s.assign(cs) } noexcept -> std::same_as<errc>;
+    };
+
+}  // namespace pmemperm
