@@ -32,10 +32,18 @@ struct new_allocator {
     return ::operator new(bytes, std::align_val_t{align}, std::nothrow);
   }
   void deallocate(void* p, std::size_t bytes, std::size_t align) noexcept {
+#if defined(__cpp_sized_deallocation)
     if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__)
       ::operator delete(p, bytes);
     else
       ::operator delete(p, bytes, std::align_val_t{align});
+#else
+    static_cast<void>(bytes);  // clang enables sized deallocation only on request
+    if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__)
+      ::operator delete(p);
+    else
+      ::operator delete(p, std::align_val_t{align});
+#endif
   }
   friend constexpr bool operator==(const new_allocator&, const new_allocator&) noexcept = default;
 };

@@ -1,0 +1,285 @@
+// pmemperm/backends/rangeset.hpp — coalesced maximal ranges in a B+-tree.
+//
+// Each maximal run of granted pages is one 16-byte entry {first, last} in the
+// ordered index of detail/btree.hpp (4 KiB nodes; a lone small root leaf sized to
+// its contents). Merging on grant and trimming or splitting on revoke keep the
+// entries maximal, so range_count() is the number of runs.
+//
+// Complexity: grant, revoke, contains, contains_all, contains_any are O(log n),
+// plus O(k) for the k entries a grant merges or a revoke removes. count() and
+// range_count() are O(1). for_each_range is O(log n + runs visited).
+//
+// Failure behaviour: a grant that needs memory reserves it before changing
+// anything; if the allocator refuses it returns out_of_memory and the set,
+// memory_bytes() included, is unchanged. A revoke never fails: the index always
+// keeps the nodes one split may need (counted in memory_bytes()) and refills them
+// afterwards. Only if that refill was refused and a second split is asked for
+// before memory returns does a revoke drop the smaller of the two pieces as well,
+// report those pages to on_removed and return revoked_extra: no page of the
+// revoked range is ever left granted.
+//
+// Visitors run while the operation is in progress and must not access the set.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "../allocator.hpp"
+#include "../detail/btree.hpp"
+#include "../page_set.hpp"
+#include "../types.hpp"
+
+namespace pmemperm {
+
+template <byte_allocator Alloc = new_allocator>
+class rangeset {
+  struct entry {
+    page_t first;
+    page_t last;
+  };
+  using index = detail::btree<entry, Alloc>;
+  using cursor = typename index::cursor;
+
+ public:
+  using allocator_type = Alloc;
+
+  rangeset() noexcept
+    requires std::is_default_constructible_v<Alloc>
+  = default;
+  explicit rangeset(Alloc a) noexcept : tree_(static_cast<Alloc&&>(a)) {}
+  rangeset(const rangeset&) = delete;
+  rangeset& operator=(const rangeset&) = delete;
+  rangeset(rangeset&& o) noexcept : tree_(static_cast<index&&>(o.tree_)), pages_(o.pages_) { o.pages_ = 0; }
+  rangeset& operator=(rangeset&& o) noexcept {
+    if (this != &o) {
+      tree_ = static_cast<index&&>(o.tree_);
+      pages_ = o.pages_;
+      o.pages_ = 0;
+    }
+    return *this;
+  }
+  ~rangeset() = default;
+
+  // ---- modification ---------------------------------------------------------------
+
+  [[nodiscard]] errc grant(page_range r) noexcept { return grant(r, [](page_range) noexcept {}); }
+
+  template <class F>
+  [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    cursor c = first_touching(r.first);
+    if (!c || tree_[c].first > r.last + 1) {
+      if (const errc e = tree_.prepare_insert(r.first); e != errc::ok) return e;
+      tree_.insert(entry{r.first, r.last});
+      pages_ += r.size();
+      on_added(r);
+      tree_.settle();
+      return errc::ok;
+    }
+    // Merge every entry that overlaps or touches r into the first one; report
+    // the gaps between them that r fills.
+    page_t cur = r.first;
+    page_t new_last = r.last;
+    std::uint64_t added = 0;
+    std::size_t touched = 0;
+    for (cursor d = c; d && tree_[d].first <= r.last + 1; d = tree_.next(d)) {
+      const entry& e = tree_[d];
+      if (e.first > cur) {
+        on_added(page_range{cur, e.first - 1});
+        added += e.first - cur;
+      }
+      if (e.last + 1 > cur) cur = e.last + 1;
+      if (e.last > new_last) new_last = e.last;
+      ++touched;
+    }
+    if (cur <= r.last) {
+      on_added(page_range{cur, r.last});
+      added += r.last - cur + 1;
+    }
+    entry& head = tree_[c];
+    const page_t head_first = head.first < r.first ? head.first : r.first;
+    const bool lowered = head_first < head.first;
+    head.first = head_first;
+    head.last = new_last;
+    if (lowered) tree_.key_lowered(c);
+    erase_from(head_first + 1, touched - 1);
+    pages_ += added;
+    tree_.settle();
+    return errc::ok;
+  }
+
+  [[nodiscard]] errc revoke(page_range r) noexcept { return revoke(r, [](page_range) noexcept {}); }
+
+  template <class F>
+  [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    cursor c = first_overlapping(r.first);
+    if (!c || tree_[c].first > r.last) return errc::ok;
+    entry& e = tree_[c];
+    if (e.first < r.first && e.last > r.last) return split(c, r, on_removed);
+    std::uint64_t removed = 0;
+    cursor d = c;
+    if (e.first < r.first) {  // the head run loses its tail
+      on_removed(page_range{r.first, e.last});
+      removed += e.last - r.first + 1;
+      e.last = r.first - 1;
+      d = tree_.next(d);
+    }
+    std::size_t inner = 0;
+    page_t inner_first = 0;
+    for (; d && tree_[d].last <= r.last; d = tree_.next(d)) {
+      const entry& x = tree_[d];
+      on_removed(page_range{x.first, x.last});
+      removed += x.last - x.first + 1;
+      if (inner++ == 0) inner_first = x.first;
+    }
+    if (d && tree_[d].first <= r.last) {  // the tail run loses its head
+      entry& t = tree_[d];
+      on_removed(page_range{t.first, r.last});
+      removed += r.last - t.first + 1;
+      t.first = r.last + 1;  // a raised key keeps every separator valid
+    }
+    erase_from(inner_first, inner);
+    pages_ -= removed;
+    tree_.settle();
+    return errc::ok;
+  }
+
+  void clear() noexcept {
+    tree_.clear();
+    pages_ = 0;
+  }
+
+  /// Becomes a copy of o, packed densely. Strong guarantee.
+  [[nodiscard]] errc assign(const rangeset& o) noexcept {
+    if (this == &o) return errc::ok;
+    cursor c = o.tree_.first();
+    const errc e = tree_.assign_sorted(o.tree_.size(), [&]() noexcept {
+      const entry v = o.tree_[c];
+      c = o.tree_.next(c);
+      return v;
+    });
+    if (e == errc::ok) pages_ = o.pages_;
+    return e;
+  }
+
+  // ---- queries ----------------------------------------------------------------------
+
+  [[nodiscard]] bool empty() const noexcept { return pages_ == 0; }
+  [[nodiscard]] std::uint64_t count() const noexcept { return pages_; }
+  [[nodiscard]] std::size_t range_count() const noexcept { return tree_.size(); }
+  [[nodiscard]] std::size_t memory_bytes() const noexcept { return tree_.memory_bytes(); }
+
+  [[nodiscard]] bool contains(page_t p) const noexcept {
+    const cursor c = tree_.find_last_le(p);
+    return c && p <= tree_[c].last;
+  }
+  [[nodiscard]] bool contains_all(page_range r) const noexcept {
+    if (!r.valid()) return false;
+    const cursor c = tree_.find_last_le(r.first);
+    return c && r.last <= tree_[c].last;
+  }
+  [[nodiscard]] bool contains_any(page_range r) const noexcept {
+    if (!r.valid()) return false;
+    const cursor c = tree_.find_last_le(r.last);
+    return c && tree_[c].last >= r.first;
+  }
+
+  template <class F>
+  [[nodiscard]] bool for_each_range(F&& f) const noexcept {
+    for (cursor c = tree_.first(); c; c = tree_.next(c))
+      if (!static_cast<bool>(f(page_range{tree_[c].first, tree_[c].last}))) return false;
+    return true;
+  }
+  template <class F>
+  [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
+    if (!window.valid()) return true;
+    for (cursor c = first_overlapping(window.first); c && tree_[c].first <= window.last; c = tree_.next(c)) {
+      const entry& e = tree_[c];
+      const page_range x{e.first < window.first ? window.first : e.first, e.last > window.last ? window.last : e.last};
+      if (!static_cast<bool>(f(x))) return false;
+    }
+    return true;
+  }
+
+  /// Index statistics for studies: tree height and spare nodes held for revokes.
+  [[nodiscard]] std::size_t index_height() const noexcept { return tree_.height(); }
+  [[nodiscard]] std::size_t reserved_nodes() const noexcept { return tree_.spare_nodes(); }
+
+  /// Every invariant: the index's, maximal valid runs, the cached page count.
+  [[nodiscard]] bool check_invariants() const noexcept {
+    if (!tree_.check_invariants()) return false;
+    std::uint64_t pages = 0;
+    bool have_prev = false;
+    page_t prev_last = 0;
+    for (cursor c = tree_.first(); c; c = tree_.next(c)) {
+      const entry& e = tree_[c];
+      if (!page_range{e.first, e.last}.valid()) return false;
+      if (have_prev && prev_last + 1 >= e.first) return false;
+      have_prev = true;
+      prev_last = e.last;
+      pages += e.last - e.first + 1;
+    }
+    return pages == pages_;
+  }
+
+ private:
+  /// First entry whose run ends at or after p.
+  [[nodiscard]] cursor first_overlapping(page_t p) const noexcept {
+    const cursor c = tree_.find_last_le(p);
+    if (!c) return tree_.first();
+    return tree_[c].last >= p ? c : tree_.next(c);
+  }
+  /// First entry whose run ends at or after p - 1 (overlaps or touches p).
+  [[nodiscard]] cursor first_touching(page_t p) const noexcept {
+    const cursor c = tree_.find_last_le(p);
+    if (!c) return tree_.first();
+    return tree_[c].last + 1 >= p ? c : tree_.next(c);
+  }
+  /// Erases k consecutive entries starting at the first key >= key.
+  void erase_from(page_t key, std::size_t k) noexcept {
+    while (k > 0) {
+      const cursor d = tree_.lower_bound(key);
+      const std::size_t run = index::run_in_leaf(d);
+      const std::size_t n = run < k ? run : k;
+      tree_.erase(d, n);
+      k -= n;
+    }
+  }
+  /// r lies strictly inside the run at c: cut it in two.
+  template <class F>
+  errc split(cursor c, page_range r, F& on_removed) noexcept {
+    entry& e = tree_[c];
+    const entry right{r.last + 1, e.last};
+    if (tree_.insert_ready(right.first)) {
+      e.last = r.first - 1;
+      tree_.insert(right);
+      pages_ -= r.size();
+      on_removed(r);
+      tree_.settle();
+      return errc::ok;
+    }
+    // The reserve was used up and could not be refilled: security first, the
+    // smaller piece goes too.
+    page_range gone;
+    if (r.first - e.first <= e.last - r.last) {
+      gone = page_range{e.first, r.last};
+      e.first = r.last + 1;
+    } else {
+      gone = page_range{r.first, e.last};
+      e.last = r.first - 1;
+    }
+    pages_ -= gone.size();
+    on_removed(gone);
+    tree_.settle();
+    return errc::revoked_extra;
+  }
+
+  index tree_;
+  std::uint64_t pages_ = 0;
+};
+
+static_assert(page_set<rangeset<>>);
+
+}  // namespace pmemperm
