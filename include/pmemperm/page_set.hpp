@@ -50,6 +50,8 @@ struct range_predicate_archetype {
 ///  - `s.assign(cs)` -> errc: become a copy of cs (strong guarantee).
 ///  - move construction and move assignment; copy construction is not offered,
 ///    because copying allocates and must be able to fail.
+/// Visitors run while the operation is in progress: they must not access the set
+/// they are called from. Their results are ignored.
 template <class S>
 concept page_set =
     std::is_nothrow_move_constructible_v<S> && std::is_nothrow_move_assignable_v<S> &&

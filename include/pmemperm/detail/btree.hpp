@@ -1,7 +1,7 @@
 // pmemperm/detail/btree.hpp — the ordered index shared by the heap backends.
 //
-// A B+-tree of trivially copyable values ordered by their `first` member (a page_t;
-// keys are unique). Values live in leaves; internal nodes hold separator keys and
+// A B+-tree of trivially copyable values ordered by a page_t key (KeyOf::key(v),
+// by default v.first; keys are unique). Values live in leaves; internal nodes hold separator keys and
 // child pointers. Every node is one NodeBytes block (4 KiB by default, so a
 // hypervisor can feed it from a page pool), except a lone root leaf, which is sized
 // to what it holds so that small sets stay small.
@@ -48,7 +48,15 @@
 
 namespace pmemperm::detail {
 
-template <class Value, byte_allocator Alloc, std::size_t NodeBytes = 4096>
+/// The default key of a value: its `first` member.
+struct key_first {
+  template <class V>
+  [[nodiscard]] static constexpr page_t key(const V& v) noexcept {
+    return v.first;
+  }
+};
+
+template <class Value, byte_allocator Alloc, std::size_t NodeBytes = 4096, class KeyOf = key_first>
 class btree {
   static_assert(std::is_trivially_copyable_v<Value>, "btree values are moved with memcpy");
   static_assert(alignof(Value) <= 16, "values are placed right after a 16-byte header");
@@ -179,7 +187,7 @@ class btree {
   [[nodiscard]] cursor lower_bound(page_t key) const noexcept {
     cursor c = find_last_le(key);
     if (!c) return first();
-    if ((*this)[c].first == key) return c;
+    if (KeyOf::key((*this)[c]) == key) return c;
     return next(c);
   }
 
@@ -191,12 +199,16 @@ class btree {
   /// Reserves what inserting one value with this key needs now, plus the reserve
   /// for one more insert afterwards. All or nothing: on out_of_memory the tree,
   /// including memory_bytes(), is exactly as before.
-  [[nodiscard]] errc prepare_insert(page_t key) noexcept {
+  [[nodiscard]] errc prepare_insert(page_t key) noexcept { return prepare_inserts(&key, 1); }
+
+  /// The same for n inserts of the given keys (n small: a handful per operation).
+  [[nodiscard]] errc prepare_inserts(const page_t* keys_in, std::size_t n) noexcept {
+    if (n == 0) return errc::ok;
     std::size_t fresh_cap = 0;
     if (root_ == nullptr) {
-      fresh_cap = small_capacity(2);
-    } else if (root_->leaf && root_->capacity < leaf_capacity && root_->count + 2u > root_->capacity) {
-      fresh_cap = small_capacity(std::size_t{root_->count} + 2u);
+      fresh_cap = small_capacity(n + 1);
+    } else if (root_->leaf && root_->capacity < leaf_capacity && root_->count + n + 1u > root_->capacity) {
+      fresh_cap = small_capacity(std::size_t{root_->count} + n + 1u);
     }
     node* fresh = nullptr;
     if (fresh_cap != 0) {
@@ -205,16 +217,31 @@ class btree {
     }
     std::size_t need = 0;
     if (fresh != nullptr || root_->leaf) {
-      const std::size_t n = root_ ? root_->count : 0;
+      const std::size_t have = root_ ? root_->count : 0;
       const std::size_t cap = fresh ? fresh_cap : root_->capacity;
-      if (n < cap) {
-        need = (n + 1 < cap) ? 0 : (cap < leaf_capacity ? 1 : 2);
+      if (have + n < cap) {
+        need = 0;  // fits, and a slot stays free for a revoke
+      } else if (have + n == cap) {
+        need = cap < leaf_capacity ? 1 : 2;  // fits; the reserve must cover the full leaf
       } else {
-        need = 2 + 3;  // full root leaf: split now (2), then a two-level reserve (3)
+        need = n * 3 + 4;  // a full root leaf splits: each insert <= 3 nodes, then a 2-level reserve
       }
-    } else {
-      const std::size_t path = path_need(key);
+    } else if (n == 1) {
+      const std::size_t path = path_need(keys_in[0]);
       need = path + height_ + 1 + (path == height_ + 1 ? 1 : 0);
+    } else {
+      // Several inserts: free if every target leaf has a slot for every key routed
+      // to it (then nothing splits); otherwise a crude bound, one whole path per
+      // insert with room for the height to grow, which is rare and only transient.
+      bool fits = true;
+      for (std::size_t i = 0; i < n && fits; ++i) {
+        node* l = descend(keys_in[i]);
+        std::size_t same = 0;
+        for (std::size_t j = 0; j < n; ++j)
+          if (descend(keys_in[j]) == l) ++same;
+        fits = room(l) > same;
+      }
+      need = fits ? height_ + 1 : n * (height_ + 2) + height_ + 2;
     }
     const std::size_t had = spares_;
     while (spares_ < need) {
@@ -235,14 +262,14 @@ class btree {
     return spares_ >= path_need(key);
   }
 
-  /// Inserts v; its key must not be present. Precondition: insert_ready(v.first)
+  /// Inserts v; its key must not be present. Precondition: insert_ready(KeyOf::key(v))
   /// (after a successful prepare_insert it is). Never allocates.
   void insert(const Value& v) noexcept {
-    PMEMPERM_ASSERT(insert_ready(v.first));
+    PMEMPERM_ASSERT(insert_ready(KeyOf::key(v)));
     for (;;) {
-      node* l = descend(v.first);
+      node* l = descend(KeyOf::key(v));
       if (l->count < l->capacity) {
-        const std::size_t i = leaf_upper_bound(l, v.first);
+        const std::size_t i = leaf_upper_bound(l, KeyOf::key(v));
         Value* a = vals(l);
         std::memmove(static_cast<void*>(a + i + 1), a + i, (l->count - i) * sizeof(Value));
         a[i] = v;
@@ -250,7 +277,7 @@ class btree {
         ++size_;
         return;
       }
-      make_room_leaf(l, v.first);
+      make_room_leaf(l, KeyOf::key(v));
     }
   }
 
@@ -258,7 +285,7 @@ class btree {
   /// repairs the separator that routed to it.
   void key_lowered(cursor c) noexcept {
     if (c.slot != 0) return;
-    const page_t k = vals(c.leaf)[0].first;
+    const page_t k = KeyOf::key(vals(c.leaf)[0]);
     node* n = c.leaf;
     while (n->parent != nullptr && n->slot == 0) n = n->parent;
     if (n->parent != nullptr) keys(n->parent)[n->slot - 1u] = k;
@@ -391,7 +418,7 @@ class btree {
       for (std::size_t i = 0; i < c; ++i) vals(l)[i] = next_value();
       l->count = static_cast<std::uint16_t>(c);
       node* child = l;
-      page_t child_min = vals(l)[0].first;
+      page_t child_min = KeyOf::key(vals(l)[0]);
       for (std::size_t h = 1; h < levels; ++h) {
         node*& x = open[h];
         if (x == nullptr) {
@@ -572,7 +599,7 @@ class btree {
     std::size_t lo = 0, n = l->count;
     while (n > 0) {
       const std::size_t half = n / 2;
-      if (a[lo + half].first <= key) {
+      if (KeyOf::key(a[lo + half]) <= key) {
         lo += half + 1;
         n -= half + 1;
       } else {
@@ -700,7 +727,7 @@ class btree {
       return;
     }
     node* m = take_spare(true);
-    if (key > vals(l)[l->count - 1u].first && rightmost(l)) {
+    if (key > KeyOf::key(vals(l)[l->count - 1u]) && rightmost(l)) {
       // Appending at the very end (a sorted build): leave l full.
       insert_child(p, s + 1, m, key);
     } else if (s + 1 < p->count) {
@@ -712,7 +739,7 @@ class btree {
       std::memcpy(static_cast<void*>(vals(m)), vals(l) + keep, (l->count - keep) * sizeof(Value));
       m->count = static_cast<std::uint16_t>(l->count - keep);
       l->count = static_cast<std::uint16_t>(keep);
-      insert_child(p, s + 1, m, vals(m)[0].first);
+      insert_child(p, s + 1, m, KeyOf::key(vals(m)[0]));
     }
   }
   /// Two nearly full neighbours a, b and a new node m become three nodes, each
@@ -730,22 +757,22 @@ class btree {
     m->count = static_cast<std::uint16_t>(nm);
     b->count = static_cast<std::uint16_t>(nb);
     node* p = a->parent;
-    insert_child(p, std::size_t{a->slot} + 1u, m, vals(m)[0].first);
-    keys(p)[b->slot - 1u] = vals(b)[0].first;
+    insert_child(p, std::size_t{a->slot} + 1u, m, KeyOf::key(vals(m)[0]));
+    keys(p)[b->slot - 1u] = KeyOf::key(vals(b)[0]);
   }
   void shift_leaf_left(node* left, node* l, std::size_t k) noexcept {
     std::memcpy(static_cast<void*>(vals(left) + left->count), vals(l), k * sizeof(Value));
     std::memmove(static_cast<void*>(vals(l)), vals(l) + k, (l->count - k) * sizeof(Value));
     left->count = static_cast<std::uint16_t>(left->count + k);
     l->count = static_cast<std::uint16_t>(l->count - k);
-    keys(l->parent)[l->slot - 1u] = vals(l)[0].first;
+    keys(l->parent)[l->slot - 1u] = KeyOf::key(vals(l)[0]);
   }
   void shift_leaf_right(node* l, node* right, std::size_t k) noexcept {
     std::memmove(static_cast<void*>(vals(right) + k), vals(right), right->count * sizeof(Value));
     std::memcpy(static_cast<void*>(vals(right)), vals(l) + (l->count - k), k * sizeof(Value));
     right->count = static_cast<std::uint16_t>(right->count + k);
     l->count = static_cast<std::uint16_t>(l->count - k);
-    keys(right->parent)[right->slot - 1u] = vals(right)[0].first;
+    keys(right->parent)[right->slot - 1u] = KeyOf::key(vals(right)[0]);
   }
 
   void make_room_internal(node* x) noexcept {
@@ -895,10 +922,10 @@ class btree {
       bytes += leaf_bytes(n->capacity);
       const Value* a = vals(n);
       for (std::size_t i = 1; i < n->count; ++i)
-        if (!(a[i - 1].first < a[i].first)) return false;
+        if (!(KeyOf::key(a[i - 1]) < KeyOf::key(a[i]))) return false;
       values += n->count;
-      lo = a[0].first;
-      hi = a[n->count - 1u].first;
+      lo = KeyOf::key(a[0]);
+      hi = KeyOf::key(a[n->count - 1u]);
       return true;
     }
     if (n->capacity != internal_capacity) return false;
