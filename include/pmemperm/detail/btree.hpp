@@ -142,6 +142,8 @@ class btree {
   /// needs a new node may then find none (insert_ready() says so).
   [[nodiscard]] bool reserve_short() const noexcept { return short_; }
   [[nodiscard]] const Alloc& allocator() const noexcept { return alloc_; }
+  /// The allocator, for a backend that keeps more than index nodes (containers).
+  [[nodiscard]] Alloc& allocator() noexcept { return alloc_; }
 
   // ---- navigation -------------------------------------------------------------
 
@@ -202,7 +204,9 @@ class btree {
   [[nodiscard]] errc prepare_insert(page_t key) noexcept { return prepare_inserts(&key, 1); }
 
   /// The same for n inserts of the given keys (n small: a handful per operation).
-  [[nodiscard]] errc prepare_inserts(const page_t* keys_in, std::size_t n) noexcept {
+  /// Pass may_restructure when erases come between the inserts: then the bound
+  /// cannot rely on the rooms of today's leaves.
+  [[nodiscard]] errc prepare_inserts(const page_t* keys_in, std::size_t n, bool may_restructure = false) noexcept {
     if (n == 0) return errc::ok;
     std::size_t fresh_cap = 0;
     if (root_ == nullptr) {
@@ -233,7 +237,7 @@ class btree {
       // Several inserts: free if every target leaf has a slot for every key routed
       // to it (then nothing splits); otherwise a crude bound, one whole path per
       // insert with room for the height to grow, which is rare and only transient.
-      bool fits = true;
+      bool fits = !may_restructure;
       for (std::size_t i = 0; i < n && fits; ++i) {
         node* l = descend(keys_in[i]);
         std::size_t same = 0;
@@ -307,6 +311,11 @@ class btree {
   /// the spare list to exactly worst_need(). Best effort: never fails; a refused
   /// allocation only sets reserve_short().
   void settle() noexcept {
+    if (root_ != nullptr && root_->leaf && root_->count == 0) {
+      retire(root_);
+      root_ = nullptr;
+      height_ = 0;
+    }
     if (root_ != nullptr && root_->leaf) {
       const std::size_t want = small_capacity(std::size_t{root_->count} + 2u);
       const bool over = want < leaf_capacity && root_->capacity > 2 * want;
@@ -839,14 +848,7 @@ class btree {
 
   void rebalance_leaf(node* l) noexcept {
     node* p = l->parent;
-    if (p == nullptr) {
-      if (l->count == 0) {
-        retire(l);
-        root_ = nullptr;
-        height_ = 0;
-      }
-      return;
-    }
+    if (p == nullptr) return;  // an emptied root leaf stays until settle(): inserts may follow
     if (l->count >= leaf_min && l->count > 0) return;
     const std::size_t s = l->slot;
     node* left = s > 0 ? kids(p)[s - 1] : nullptr;

@@ -1,0 +1,960 @@
+// pmemperm/backends/hybrid.hpp — the adaptive backend (the recommended default).
+//
+// The page space is cut into chunks of 2^16 pages; each chunk holding pages keeps
+// them in whichever representation is smallest for them (detail/hybrid_chunk.hpp):
+// runs as plain index slots (which merge across chunk borders, so one slot serves a
+// grant spanning any number of whole chunks), up to four pages inline in the slot,
+// a sparse page list, a run list, the nonzero words of a bitmap, or a whole-chunk
+// bitmap. All slots live in one B+-tree (detail/btree.hpp) keyed by first page.
+// The representation of a chunk is a function of its pages alone (canonical), so
+// the same set built in any order has the same shape.
+//
+// Complexity: every operation is O(log n) in the index slots, plus the slots it
+// removes and the words or entries of the (at most two) partly touched chunks it
+// reads or converts — a conversion rewrites one chunk, at most 8 KiB. count() and
+// range_count() are O(1).
+//
+// Failure behaviour: a grant makes every allocation it needs (containers, index
+// nodes) before changing anything; if one is refused it returns out_of_memory and
+// nothing changed, memory_bytes() included. A revoke never fails: it only shrinks
+// containers in place, and what a split needs (an index slot, a free pair in a run
+// list) is kept in reserve and counted in memory_bytes(). Conversions that a revoke
+// makes to keep the representation smallest are best effort: if memory is refused
+// the chunk stays in a larger but exact representation until a later operation.
+// If a reserve was used and could not be refilled before a second split, the
+// revoke drops the smaller neighbouring piece too, reports it to on_removed and
+// returns revoked_extra; no page of the revoked range is ever left granted.
+//
+// Visitors run while the operation is in progress and must not access the set.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <type_traits>
+
+#include "../allocator.hpp"
+#include "../detail/btree.hpp"
+#include "../detail/hybrid_chunk.hpp"
+#include "../page_set.hpp"
+#include "../types.hpp"
+
+namespace pmemperm {
+
+template <byte_allocator Alloc = new_allocator>
+class hybrid {
+  using slot = detail::hyb::slot;
+  using header = detail::hyb::header;
+  using view = detail::hyb::view;
+  using rep = detail::hyb::rep;
+  using stats = detail::hyb::stats;
+  using index = detail::btree<slot, Alloc, 4096, detail::hyb::slot_key>;
+  using cursor = typename index::cursor;
+  static constexpr page_t chunk_pages = detail::hyb::chunk_pages;
+  static constexpr std::uint32_t last_offset = detail::hyb::last_offset;
+
+ public:
+  using allocator_type = Alloc;
+
+  hybrid() noexcept
+    requires std::is_default_constructible_v<Alloc>
+  = default;
+  explicit hybrid(Alloc a) noexcept : tree_(static_cast<Alloc&&>(a)) {}
+  hybrid(const hybrid&) = delete;
+  hybrid& operator=(const hybrid&) = delete;
+  hybrid(hybrid&& o) noexcept
+      : tree_(static_cast<index&&>(o.tree_)), pages_(o.pages_), runs_(o.runs_), heap_(o.heap_), lax_(o.lax_) {
+    o.pages_ = 0;
+    o.runs_ = 0;
+    o.heap_ = 0;
+    o.lax_ = false;
+  }
+  hybrid& operator=(hybrid&& o) noexcept {
+    if (this != &o) {
+      free_containers();
+      tree_ = static_cast<index&&>(o.tree_);
+      pages_ = o.pages_;
+      runs_ = o.runs_;
+      heap_ = o.heap_;
+      lax_ = o.lax_;
+      o.pages_ = 0;
+      o.runs_ = 0;
+      o.heap_ = 0;
+      o.lax_ = false;
+    }
+    return *this;
+  }
+  ~hybrid() { free_containers(); }
+
+  // ---- queries ---------------------------------------------------------------------
+
+  [[nodiscard]] bool empty() const noexcept { return pages_ == 0; }
+  [[nodiscard]] std::uint64_t count() const noexcept { return pages_; }
+  [[nodiscard]] std::size_t range_count() const noexcept { return runs_; }
+  [[nodiscard]] std::size_t memory_bytes() const noexcept { return tree_.memory_bytes() + heap_; }
+
+  [[nodiscard]] bool contains(page_t p) const noexcept {
+    const cursor c = tree_.find_last_le(p);
+    if (!c) return false;
+    const slot& s = tree_[c];
+    if (s.is_run()) return p <= s.tail;
+    const page_t base = s.key();
+    if (p - base > last_offset) return false;
+    return detail::hyb::contains(view::of(s), static_cast<std::uint32_t>(p - base));
+  }
+
+  [[nodiscard]] bool contains_all(page_range r) const noexcept {
+    if (!r.valid()) return false;
+    page_t cur = r.first;
+    for (;;) {
+      const cursor c = tree_.find_last_le(cur);
+      if (!c) return false;
+      const slot& s = tree_[c];
+      page_t reached;
+      if (s.is_run()) {
+        if (s.tail < cur) return false;
+        reached = s.tail;
+      } else {
+        const page_t base = s.key();
+        if (cur - base > last_offset) return false;
+        const page_t hi = r.last - base < last_offset ? r.last : base + last_offset;
+        if (!detail::hyb::contains_all(view::of(s), static_cast<std::uint32_t>(cur - base),
+                                       static_cast<std::uint32_t>(hi - base)))
+          return false;
+        reached = hi;
+      }
+      if (reached >= r.last) return true;
+      cur = reached + 1;
+    }
+  }
+
+  [[nodiscard]] bool contains_any(page_range r) const noexcept {
+    if (!r.valid()) return false;
+    cursor c = tree_.find_last_le(r.first);
+    if (!c) c = tree_.first();
+    for (; c; c = tree_.next(c)) {
+      const slot& s = tree_[c];
+      const page_t k = s.key();
+      if (k > r.last) return false;
+      if (s.is_run()) {
+        if (s.tail >= r.first) return true;
+        continue;
+      }
+      if (k + last_offset < r.first) continue;
+      const std::uint32_t lo = r.first > k ? static_cast<std::uint32_t>(r.first - k) : 0u;
+      const std::uint32_t hi = r.last - k < last_offset ? static_cast<std::uint32_t>(r.last - k) : last_offset;
+      if (detail::hyb::contains_any(view::of(s), lo, hi)) return true;
+    }
+    return false;
+  }
+
+  template <class F>
+  [[nodiscard]] bool for_each_range(F&& f) const noexcept {
+    return walk(page_range{0, max_page}, f);
+  }
+  template <class F>
+  [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
+    if (!window.valid()) return true;
+    return walk(window, f);
+  }
+
+  // ---- modification --------------------------------------------------------------------
+
+  [[nodiscard]] errc grant(page_range r) noexcept { return grant(r, [](page_range) noexcept {}); }
+
+  template <class F>
+  [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    if (contains_all(r)) return errc::ok;
+
+    // Plan: the partly covered chunks (at most two) and the whole chunks between.
+    part parts[2];
+    std::size_t nparts = 0;
+    bool head_part = false, tail_part = false;
+    const page_t hb = detail::hyb::base_of(r.first), tb = detail::hyb::base_of(r.last);
+    if (r.first != hb || r.last - hb < last_offset) {
+      parts[nparts++] = plan_part(hb, r.first, r.last - hb < last_offset ? r.last : hb + last_offset);
+      head_part = true;
+    }
+    if (tb != hb && r.last - tb < last_offset) {
+      parts[nparts++] = plan_part(tb, tb, r.last);
+      tail_part = true;
+    }
+    // Whole chunks between the parts (2^63 is a multiple of the chunk size, so
+    // hb + chunk_pages cannot overflow).
+    const page_t mid_first = head_part ? hb + chunk_pages : r.first;
+    const page_t mid_last = tail_part ? tb - 1 : r.last;
+    const bool has_mid = mid_first <= mid_last;
+
+    // Runs to merge into the index, ascending, adjacent ones joined; the keys of
+    // every slot the grant may insert.
+    page_range merges[5];
+    std::size_t nmerges = 0;
+    auto add_merge = [&](page_range m) noexcept {
+      if (nmerges > 0 && merges[nmerges - 1].last + 1 >= m.first) {
+        if (m.last > merges[nmerges - 1].last) merges[nmerges - 1].last = m.last;
+      } else {
+        merges[nmerges++] = m;
+      }
+    };
+    auto add_part_runs = [&](const part& x) noexcept {
+      if (x.to != rep::run) return;
+      for (std::uint32_t j = 0; j < x.nruns; ++j) add_merge(page_range{x.base + x.run_lo[j], x.base + x.run_hi[j]});
+    };
+    if (head_part) add_part_runs(parts[0]);
+    if (has_mid) add_merge(page_range{mid_first, mid_last});
+    if (tail_part) add_part_runs(parts[nparts - 1]);
+    page_t keys[7];
+    std::size_t nkeys = 0;
+    for (std::size_t j = 0; j < nmerges; ++j) keys[nkeys++] = merges[j].first;
+    for (std::size_t i = 0; i < nparts; ++i)
+      if (parts[i].to != rep::run && (parts[i].from == rep::run || parts[i].from == rep::empty)) keys[nkeys++] = parts[i].base;
+
+    // Every allocation first.
+    for (std::size_t i = 0; i < nparts; ++i) {
+      if (!prepare_part(parts[i], r)) {
+        for (std::size_t j = 0; j <= i; ++j) drop_fresh(parts[j]);
+        return errc::out_of_memory;
+      }
+    }
+    if (tree_.prepare_inserts(keys, nkeys, true) != errc::ok) {
+      for (std::size_t j = 0; j < nparts; ++j) drop_fresh(parts[j]);
+      return errc::out_of_memory;
+    }
+
+    // Report the pages that are new, and measure the old state of the window.
+    const page_range window{r.first, r.last < max_page ? r.last + 1 : r.last};
+    std::uint64_t old_pages = 0, pieces = 0;
+    page_t cur = r.first;
+    bool first_at_start = false;
+    walk(window, [&](page_range p) noexcept {
+      if (pieces++ == 0) first_at_start = p.first == r.first;
+      if (p.first > r.last) return true;
+      const page_t l = p.last > r.last ? r.last : p.last;
+      old_pages += l - p.first + 1;
+      if (p.first > cur) on_added(page_range{cur, p.first - 1});
+      cur = l + 1;
+      return true;
+    });
+    if (cur <= r.last) on_added(page_range{cur, r.last});
+    const bool joined_below = r.first > 0 && contains(r.first - 1);
+    const std::uint64_t starts_before = pieces - (first_at_start && joined_below ? 1u : 0u);
+    const std::uint64_t starts_after = joined_below ? 0u : 1u;
+
+    // Apply: containers in place or replaced, container chunks that become runs
+    // removed, run chunks that become containers cleared, whole chunks cleared,
+    // then the run merges and the new container slots.
+    for (std::size_t i = 0; i < nparts; ++i) apply_part_containers(parts[i]);
+    if (has_mid) erase_containers_within(mid_first, mid_last);
+    for (std::size_t j = 0; j < nmerges; ++j) merge_run(merges[j]);
+    for (std::size_t i = 0; i < nparts; ++i) insert_part_slot(parts[i]);
+
+    pages_ += r.size() - old_pages;
+    runs_ = runs_ + starts_after - starts_before;
+    tree_.settle();
+    return errc::ok;
+  }
+
+  [[nodiscard]] errc revoke(page_range r) noexcept { return revoke(r, [](page_range) noexcept {}); }
+
+  template <class F>
+  [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    if (!contains_any(r)) return errc::ok;
+    errc result = errc::ok;
+    page_range rr = r;
+    // A revoke strictly inside one run splits it; if the reserve for that is gone,
+    // the smaller side goes too.
+    if (const cursor c = tree_.find_last_le(r.first)) {
+      const slot& s = tree_[c];
+      if (s.is_run()) {
+        if (s.head < r.first && s.tail > r.last && !tree_.insert_ready(r.last + 1)) {
+          result = errc::revoked_extra;
+          if (r.first - s.head <= s.tail - r.last) rr.first = s.head;
+          else rr.last = s.tail;
+        }
+      } else if (!s.is_inline() && detail::hyb::base_of(r.first) == detail::hyb::base_of(r.last)) {
+        const page_t base = s.key();
+        const header* h = detail::hyb::hdr(s.tail);
+        const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
+        if (detail::hyb::revoke_splits(h, lo, hi) && h->cap <= h->runs) {
+          result = errc::revoked_extra;
+          const std::uint16_t* a = detail::hyb::u16s(h);
+          const std::uint32_t i = detail::hyb::lower_u16(a + 1, h->runs, 2, lo);
+          if (lo - a[2 * i] <= a[2 * i + 1] - hi) rr.first = base + a[2 * i];
+          else rr.last = base + a[2 * i + 1];
+        }
+      }
+    }
+
+    const page_range window{rr.first, rr.last < max_page ? rr.last + 1 : rr.last};
+    std::uint64_t old_pages = 0, pieces = 0;
+    bool first_at_start = false;
+    walk(window, [&](page_range p) noexcept {
+      if (pieces++ == 0) first_at_start = p.first == rr.first;
+      if (p.first > rr.last) return true;
+      const page_t l = p.last > rr.last ? rr.last : p.last;
+      old_pages += l - p.first + 1;
+      on_removed(page_range{p.first, l});
+      return true;
+    });
+    const bool joined_below = rr.first > 0 && contains(rr.first - 1);
+    const std::uint64_t starts_before = pieces - (first_at_start && joined_below ? 1u : 0u);
+
+    remove_range(rr);
+
+    const std::uint64_t starts_after = rr.last < max_page && contains(rr.last + 1) ? 1u : 0u;
+    pages_ -= old_pages;
+    runs_ = runs_ + starts_after - starts_before;
+    const page_t hb = detail::hyb::base_of(rr.first), tb = detail::hyb::base_of(rr.last);
+    normalize(hb);
+    if (tb != hb) normalize(tb);
+    tree_.settle();
+    return result;
+  }
+
+  void clear() noexcept {
+    free_containers();
+    tree_.clear();
+    pages_ = 0;
+    runs_ = 0;
+    heap_ = 0;
+    lax_ = false;
+  }
+
+  /// Becomes a copy of o. Strong guarantee.
+  [[nodiscard]] errc assign(const hybrid& o) noexcept {
+    if (this == &o) return errc::ok;
+    index copy(tree_.allocator());
+    cursor src = o.tree_.first();
+    if (copy.assign_sorted(o.tree_.size(), [&]() noexcept {
+          const slot v = o.tree_[src];
+          src = o.tree_.next(src);
+          return v;
+        }) != errc::ok)
+      return errc::out_of_memory;
+    // Give the copy its own containers; on failure undo the ones made so far.
+    std::size_t heap = 0;
+    bool failed = false;
+    for (cursor c = copy.first(); c; c = copy.next(c)) {
+      slot& s = copy[c];
+      if (s.is_run() || s.is_inline()) continue;
+      const header* h = detail::hyb::hdr(s.tail);
+      const std::size_t bytes = detail::hyb::container_bytes(static_cast<rep>(h->kind), h->cap);
+      void* p = copy.allocator().allocate(bytes, detail::hyb::container_align);
+      if (p == nullptr) {
+        failed = true;
+        break;
+      }
+      std::memcpy(p, h, bytes);
+      s.tail = reinterpret_cast<std::uint64_t>(p);
+      heap += bytes;
+    }
+    if (failed) {
+      cursor a = copy.first();
+      for (cursor b = o.tree_.first(); a; a = copy.next(a), b = o.tree_.next(b)) {
+        slot& s = copy[a];
+        if (s.is_run() || s.is_inline()) continue;
+        if (s.tail == o.tree_[b].tail) break;
+        const header* h = detail::hyb::hdr(s.tail);
+        copy.allocator().deallocate(detail::hyb::hdr(s.tail),
+                                    detail::hyb::container_bytes(static_cast<rep>(h->kind), h->cap),
+                                    detail::hyb::container_align);
+      }
+      return errc::out_of_memory;
+    }
+    free_containers();
+    tree_ = static_cast<index&&>(copy);
+    pages_ = o.pages_;
+    runs_ = o.runs_;
+    heap_ = heap;
+    lax_ = o.lax_;
+    return errc::ok;
+  }
+
+  // ---- study and test hooks ---------------------------------------------------------
+
+  /// The representation of the chunk holding page p (rep::empty if it holds none).
+  [[nodiscard]] rep representation_at(page_t p) const noexcept {
+    const page_t base = detail::hyb::base_of(p);
+    const cursor c = container_at(base);
+    if (c) return view::of(tree_[c]).kind;
+    return chunk_stats(base, cursor{}).pages != 0 ? rep::run : rep::empty;
+  }
+  /// Index slots in use.
+  [[nodiscard]] std::size_t slot_count() const noexcept { return tree_.size(); }
+
+  /// Every invariant, the canonical representation of every chunk included (unless
+  /// a refused allocation left one in a larger exact form: then reports that too).
+  [[nodiscard]] bool check_invariants() const noexcept {
+    if (!tree_.check_invariants()) return false;
+    std::size_t heap = 0;
+    bool have_prev = false;
+    slot prev{};
+    for (cursor c = tree_.first(); c; c = tree_.next(c)) {
+      const slot& s = tree_[c];
+      if (s.is_run()) {
+        if (!page_range{s.head, s.tail}.valid()) return false;
+      } else if (!check_container(s, heap)) {
+        return false;
+      }
+      if (have_prev) {
+        const page_t prev_last = prev.is_run() ? prev.tail : prev.key() + last_offset;
+        if (prev.is_run() && s.is_run() ? prev_last + 1 >= s.head : prev_last >= s.key()) return false;
+      }
+      prev = s;
+      have_prev = true;
+      if (!lax_ && !canonical_at(s)) return false;
+    }
+    if (heap != heap_) return false;
+    std::uint64_t pages = 0, runs = 0;
+    walk(page_range{0, max_page}, [&](page_range p) noexcept {
+      pages += p.size();
+      ++runs;
+      return true;
+    });
+    return pages == pages_ && runs == runs_;
+  }
+
+ private:
+  /// What a grant does to one partly covered chunk.
+  struct part {
+    page_t base = 0;
+    std::uint32_t lo = 0, hi = 0;  // the granted offsets
+    rep from = rep::empty, to = rep::empty;
+    stats after;
+    bool in_place = false;         // same external container, edited where it is
+    header* fresh = nullptr;       // a new external container, filled
+    std::uint64_t fresh_head = 0;  // a new inline slot
+    std::uint64_t fresh_tail = 0;
+    std::uint32_t nruns = 0;  // to == run: the chunk's runs afterwards (at most 2)
+    std::uint32_t run_lo[2] = {}, run_hi[2] = {};
+  };
+
+  // ---- walking -------------------------------------------------------------------------
+
+  /// Joins pieces into maximal runs before passing them on.
+  template <class F>
+  struct coalescer {
+    F& f;
+    page_t first = 0, last = 0;
+    bool open = false;
+    bool push(page_t a, page_t b) noexcept {
+      if (open && last + 1 == a) {
+        last = b;
+        return true;
+      }
+      if (open && !static_cast<bool>(f(page_range{first, last}))) {
+        open = false;
+        return false;
+      }
+      first = a;
+      last = b;
+      open = true;
+      return true;
+    }
+    bool finish() noexcept {
+      if (!open) return true;
+      open = false;
+      return static_cast<bool>(f(page_range{first, last}));
+    }
+  };
+
+  template <class F>
+  bool walk(page_range w, F&& f) const noexcept {
+    coalescer<std::remove_reference_t<F>> co{f};
+    cursor c = tree_.find_last_le(w.first);
+    if (!c) c = tree_.first();
+    for (; c; c = tree_.next(c)) {
+      const slot& s = tree_[c];
+      const page_t k = s.key();
+      if (k > w.last) break;
+      if (s.is_run()) {
+        if (s.tail < w.first) continue;
+        if (!co.push(k > w.first ? k : w.first, s.tail < w.last ? s.tail : w.last)) return false;
+        continue;
+      }
+      if (k + last_offset < w.first) continue;
+      const std::uint32_t lo = w.first > k ? static_cast<std::uint32_t>(w.first - k) : 0u;
+      const std::uint32_t hi = w.last - k < last_offset ? static_cast<std::uint32_t>(w.last - k) : last_offset;
+      if (!detail::hyb::walk(view::of(s), lo, hi,
+                             [&](std::uint32_t a, std::uint32_t b) noexcept { return co.push(k + a, k + b); }))
+        return false;
+    }
+    return co.finish();
+  }
+
+  /// The container slot of the chunk at base, if it is a container chunk.
+  [[nodiscard]] cursor container_at(page_t base) const noexcept {
+    const cursor c = tree_.find_last_le(base);
+    if (c && !tree_[c].is_run() && tree_[c].key() == base) return c;
+    return {};
+  }
+
+  /// Runs of the chunk at base, clipped to offsets [lo, hi], from the container at
+  /// c or (c empty) from the run slots.
+  template <class F>
+  bool chunk_walk(page_t base, cursor c, std::uint32_t lo, std::uint32_t hi, F&& f) const noexcept {
+    if (c) return detail::hyb::walk(view::of(tree_[c]), lo, hi, f);
+    const page_t a = base + lo, b = base + hi;
+    cursor d = tree_.find_last_le(a);
+    if (!d) d = tree_.first();
+    for (; d; d = tree_.next(d)) {
+      const slot& s = tree_[d];
+      if (s.key() > b) break;
+      if (!s.is_run() || s.tail < a) continue;
+      const page_t f0 = s.head > a ? s.head : a;
+      const page_t l0 = s.tail < b ? s.tail : b;
+      if (!f(static_cast<std::uint32_t>(f0 - base), static_cast<std::uint32_t>(l0 - base))) return false;
+    }
+    return true;
+  }
+
+  [[nodiscard]] stats chunk_stats(page_t base, cursor c) const noexcept {
+    if (c) return detail::hyb::stats_of(view::of(tree_[c]));
+    detail::hyb::stats_builder sb;
+    chunk_walk(base, c, 0, last_offset, [&](std::uint32_t f, std::uint32_t l) noexcept {
+      sb.add(f, l);
+      return true;
+    });
+    return sb.s;
+  }
+
+  // ---- grant -------------------------------------------------------------------------------
+
+  part plan_part(page_t base, page_t first, page_t last) const noexcept {
+    part x;
+    x.base = base;
+    x.lo = static_cast<std::uint32_t>(first - base);
+    x.hi = static_cast<std::uint32_t>(last - base);
+    const cursor c = container_at(base);
+    const stats before = chunk_stats(base, c);
+    x.from = c ? view::of(tree_[c]).kind : (before.pages ? rep::run : rep::empty);
+    // Counts afterwards, from the window around [lo, hi] only.
+    const std::uint32_t wlo = x.lo > 0 ? x.lo - 1 : 0, whi = x.hi < last_offset ? x.hi + 1 : x.hi;
+    std::uint32_t old_pages = 0, touching = 0;
+    chunk_walk(base, c, wlo, whi, [&](std::uint32_t f, std::uint32_t l) noexcept {
+      ++touching;
+      const std::uint32_t f2 = f < x.lo ? x.lo : f, l2 = l > x.hi ? x.hi : l;
+      if (f2 <= l2) old_pages += l2 - f2 + 1;
+      return true;
+    });
+    std::uint32_t old_words = 0;
+    if (c) {
+      old_words = detail::hyb::nonzero_words(view::of(tree_[c]), x.lo >> 6, x.hi >> 6);
+    } else {
+      std::uint32_t last_word = ~0u;
+      chunk_walk(base, c, x.lo & ~63u, x.hi | 63u, [&](std::uint32_t f, std::uint32_t l) noexcept {
+        std::uint32_t a = f >> 6;
+        if (a == last_word) ++a;
+        if (a <= (l >> 6)) old_words += (l >> 6) - a + 1;
+        last_word = l >> 6;
+        return true;
+      });
+    }
+    x.after.pages = before.pages + (x.hi - x.lo + 1) - old_pages;
+    x.after.runs = before.runs + 1 - touching;
+    x.after.words = before.words + ((x.hi >> 6) - (x.lo >> 6) + 1) - old_words;
+    x.to = detail::hyb::rep_for(x.after);
+    if (x.to == rep::run) {
+      union_of(x, c, [&](std::uint32_t f, std::uint32_t l) noexcept {
+        x.run_lo[x.nruns] = f;
+        x.run_hi[x.nruns] = l;
+        ++x.nruns;
+      });
+    }
+    return x;
+  }
+
+  /// The chunk's runs after the grant: old runs (from the container at c or the run
+  /// slots) joined with [lo, hi].
+  template <class Emit>
+  void union_of(const part& x, cursor c, Emit&& emit) const noexcept {
+    detail::hyb::union_runs(
+        [&](auto&& f) noexcept { chunk_walk(x.base, c, 0, last_offset, f); }, x.lo, x.hi, emit);
+  }
+
+  /// Allocates and fills what the chunk needs afterwards. False on out_of_memory.
+  bool prepare_part(part& x, page_range) noexcept {
+    if (x.to == rep::run) return true;
+    const cursor c = container_at(x.base);
+    if (x.to == rep::inline_sparse) {
+      detail::hyb::fill_inline(x.fresh_head, x.fresh_tail, x.base,
+                               [&](auto&& emit) noexcept { union_of(x, c, emit); });
+      return true;
+    }
+    const std::uint32_t need = detail::hyb::entries_needed(x.to, x.after);
+    if (c && x.from == x.to && detail::hyb::hdr(tree_[c].tail)->cap >= need) {
+      x.in_place = true;
+      return true;
+    }
+    const std::uint32_t cap = detail::hyb::grown_capacity(x.to, need);
+    header* h = alloc_container(x.to, cap);
+    if (h == nullptr) return false;
+    detail::hyb::fill(h, x.to, [&](auto&& emit) noexcept { union_of(x, c, emit); });
+    x.fresh = h;
+    return true;
+  }
+
+  void drop_fresh(part& x) noexcept {
+    if (x.fresh != nullptr) free_container(x.fresh);
+    x.fresh = nullptr;
+  }
+
+  /// First step of applying a part: everything but inserting new slots.
+  void apply_part_containers(part& x) noexcept {
+    const cursor c = container_at(x.base);
+    if (c) {
+      slot& s = tree_[c];
+      if (x.in_place) {
+        detail::hyb::grant_in_place(detail::hyb::hdr(s.tail), x.lo, x.hi);
+        return;
+      }
+      if (!s.is_inline()) free_container(detail::hyb::hdr(s.tail));
+      if (x.to == rep::run) {
+        tree_.erase(c, 1);
+        return;
+      }
+      set_slot(s, x);
+      return;
+    }
+    if (x.to != rep::run) clear_run_slots(x.base, x.base + last_offset);
+  }
+
+  void insert_part_slot(part& x) noexcept {
+    if (x.to == rep::run || x.from == rep::inline_sparse || (x.from != rep::run && x.from != rep::empty)) return;
+    slot s{};
+    set_slot(s, x);
+    tree_.insert(s);
+  }
+
+  void set_slot(slot& s, const part& x) noexcept {
+    if (x.to == rep::inline_sparse) {
+      s.head = x.fresh_head;
+      s.tail = x.fresh_tail;
+    } else {
+      s.head = detail::hyb::container_bit | x.base;
+      s.tail = reinterpret_cast<std::uint64_t>(x.fresh);
+    }
+  }
+
+  /// Removes the pages [a, b] held as run slots (a chunk's worth at most when used
+  /// for a conversion, so no run slot spans past both ends: no split).
+  void clear_run_slots(page_t a, page_t b) noexcept {
+    cursor c = tree_.find_last_le(a);
+    if (c && tree_[c].is_run() && tree_[c].head < a && tree_[c].tail >= a) {
+      slot& s = tree_[c];
+      if (s.tail > b) {  // cannot happen for a chunk that is not full
+        return;
+      }
+      s.tail = a - 1;
+    }
+    for (;;) {
+      c = tree_.lower_bound(a);
+      if (!c) return;
+      slot& s = tree_[c];
+      if (s.key() > b) return;
+      if (!s.is_run()) return;  // a container in range: not ours to touch
+      if (s.tail > b) {
+        s.head = b + 1;  // a raised key keeps the index valid
+        return;
+      }
+      std::size_t n = 1;
+      const std::size_t run = index::run_in_leaf(c);
+      while (n < run) {
+        const slot& t = tree_[cursor{c.leaf, c.slot + n}];
+        if (!t.is_run() || t.tail > b) break;
+        ++n;
+      }
+      tree_.erase(c, n);
+    }
+  }
+
+  /// Frees and removes every container slot of a chunk inside [a, b] (whole chunks).
+  void erase_containers_within(page_t a, page_t b) noexcept {
+    page_t from = a;
+    for (;;) {
+      cursor c = tree_.lower_bound(from);
+      while (c && tree_[c].key() <= b && tree_[c].is_run()) c = tree_.next(c);
+      if (!c || tree_[c].key() > b) return;
+      const slot s = tree_[c];
+      if (!s.is_inline()) free_container(detail::hyb::hdr(s.tail));
+      from = s.key();
+      tree_.erase(c, 1);
+    }
+  }
+
+  /// Adds the run m to the run slots, merging it with the ones it overlaps or
+  /// touches. Needs at most one prepared insert.
+  void merge_run(page_range m) noexcept {
+    cursor c = tree_.find_last_le(m.first);
+    if (c && !(tree_[c].is_run() && tree_[c].tail + 1 >= m.first)) c = tree_.next(c);
+    if (!c) c = tree_.find_last_le(m.first) ? cursor{} : tree_.first();
+    // c: the first slot that may touch m (a run), or the slot after m.
+    if (!c || !tree_[c].is_run() || tree_[c].head > m.last + 1) {
+      tree_.insert(slot{m.first, m.last});
+      return;
+    }
+    page_t new_last = m.last;
+    std::size_t touched = 0;
+    for (cursor d = c; d && tree_[d].is_run() && tree_[d].head <= m.last + 1; d = tree_.next(d)) {
+      if (tree_[d].tail > new_last) new_last = tree_[d].tail;
+      ++touched;
+    }
+    slot& head = tree_[c];
+    const page_t head_first = head.head < m.first ? head.head : m.first;
+    const bool lowered = head_first < head.head;
+    head.head = head_first;
+    head.tail = new_last;
+    if (lowered) tree_.key_lowered(c);
+    std::size_t k = touched - 1;
+    while (k > 0) {
+      const cursor d = tree_.lower_bound(head_first + 1);
+      const std::size_t run = index::run_in_leaf(d);
+      const std::size_t n = run < k ? run : k;
+      tree_.erase(d, n);
+      k -= n;
+    }
+  }
+
+  // ---- revoke ---------------------------------------------------------------------------
+
+  /// Removes every page of r: run slots trimmed, split or erased, containers of
+  /// whole chunks freed, the (at most two) partly covered containers edited in place.
+  void remove_range(page_range r) noexcept {
+    // The slot at or before r.first.
+    cursor c = tree_.find_last_le(r.first);
+    if (c) {
+      slot& s = tree_[c];
+      if (s.is_run() && s.tail >= r.first && s.head < r.first) {
+        if (s.tail > r.last) {  // split (the reserve covers it)
+          const slot right{r.last + 1, s.tail};
+          s.tail = r.first - 1;
+          tree_.insert(right);
+          return;
+        }
+        s.tail = r.first - 1;
+      } else if (!s.is_run() && s.key() < r.first && s.key() + last_offset >= r.first) {
+        const page_t hi = r.last - s.key() < last_offset ? r.last : s.key() + last_offset;
+        revoke_in_container(c, static_cast<std::uint32_t>(r.first - s.key()),
+                            static_cast<std::uint32_t>(hi - s.key()));
+        if (hi == r.last) return;
+      }
+    }
+    // Slots starting inside r.
+    page_t from = r.first;
+    for (;;) {
+      c = tree_.lower_bound(from);
+      if (!c) return;
+      slot& s = tree_[c];
+      const page_t k = s.key();
+      if (k > r.last) return;
+      const page_t end = s.is_run() ? s.tail : k + last_offset;
+      if (end > r.last) {  // the last slot, partly covered
+        if (s.is_run()) {
+          s.head = r.last + 1;
+        } else {
+          revoke_in_container(c, 0, static_cast<std::uint32_t>(r.last - k));
+        }
+        return;
+      }
+      // Whole slots: erase as many as this leaf holds in a row.
+      std::size_t n = 0;
+      const std::size_t run = index::run_in_leaf(c);
+      while (n < run) {
+        const slot& t = tree_[cursor{c.leaf, c.slot + n}];
+        const page_t tk = t.key();
+        const page_t te = t.is_run() ? t.tail : tk + last_offset;
+        if (te > r.last) break;
+        if (!t.is_run() && !t.is_inline()) free_container(detail::hyb::hdr(t.tail));
+        ++n;
+      }
+      tree_.erase(c, n);
+    }
+  }
+
+  /// Revokes offsets [lo, hi] of the container at c; removes it if it empties.
+  void revoke_in_container(cursor c, std::uint32_t lo, std::uint32_t hi) noexcept {
+    slot& s = tree_[c];
+    if (s.is_inline()) {
+      const view v = view::of(s);
+      std::uint64_t packed = 0;
+      std::uint32_t n = 0;
+      for (std::uint32_t i = 0; i < v.n; ++i) {
+        const std::uint32_t o = v.inline_at(i);
+        if (o < lo || o > hi) packed |= std::uint64_t{o} << (16 * n++);
+      }
+      if (n == 0) {
+        tree_.erase(c, 1);
+        return;
+      }
+      s.head = detail::hyb::container_bit | s.key() | detail::hyb::inline_bit | (std::uint64_t{n} << 1);
+      s.tail = packed;
+      return;
+    }
+    header* h = detail::hyb::hdr(s.tail);
+    detail::hyb::revoke_in_place(h, lo, hi);
+    if (h->pages == 0) {
+      free_container(h);
+      tree_.erase(c, 1);
+    }
+  }
+
+  /// Brings the chunk at base to its smallest representation (best effort).
+  void normalize(page_t base) noexcept {
+    const cursor c = container_at(base);
+    const stats s = chunk_stats(base, c);
+    if (s.pages == 0) return;
+    const rep now = c ? view::of(tree_[c]).kind : rep::run;
+    const rep want = detail::hyb::rep_for(s);
+    auto source = [&](auto&& emit) noexcept {
+      chunk_walk(base, c, 0, last_offset, [&](std::uint32_t f, std::uint32_t l) noexcept {
+        emit(f, l);
+        return true;
+      });
+    };
+    if (want == now) {
+      if (!c || tree_[c].is_inline()) return;
+      header* h = detail::hyb::hdr(tree_[c].tail);
+      const std::uint32_t need = detail::hyb::entries_needed(now, s);
+      if (h->cap >= need && h->cap <= 2 * need + tuning::hybrid_shrink_slack) return;
+      header* fresh = alloc_container(now, detail::hyb::grown_capacity(now, need));
+      if (fresh == nullptr) {
+        if (h->cap < need) lax_ = true;
+        return;
+      }
+      detail::hyb::fill(fresh, now, source);
+      free_container(h);
+      tree_[c].tail = reinterpret_cast<std::uint64_t>(fresh);
+      return;
+    }
+    if (want == rep::run) {  // container to at most two run slots
+      page_range runs[2];
+      std::uint32_t n = 0;
+      page_t keys[2];
+      source([&](std::uint32_t f, std::uint32_t l) noexcept {
+        runs[n] = page_range{base + f, base + l};
+        keys[n] = base + f;
+        ++n;
+      });
+      if (tree_.prepare_inserts(keys, n) != errc::ok) {
+        lax_ = true;
+        return;
+      }
+      const slot old = tree_[c];
+      if (!old.is_inline()) free_container(detail::hyb::hdr(old.tail));
+      tree_.erase(c, 1);
+      for (std::uint32_t i = 0; i < n; ++i) merge_run(runs[i]);
+      return;
+    }
+    slot fresh{};
+    header* h = nullptr;
+    if (want == rep::inline_sparse) {
+      detail::hyb::fill_inline(fresh.head, fresh.tail, base, source);
+    } else {
+      h = alloc_container(want, detail::hyb::grown_capacity(want, detail::hyb::entries_needed(want, s)));
+      if (h == nullptr) {
+        lax_ = true;
+        return;
+      }
+      detail::hyb::fill(h, want, source);
+      fresh.head = detail::hyb::container_bit | base;
+      fresh.tail = reinterpret_cast<std::uint64_t>(h);
+    }
+    if (c) {
+      slot& old = tree_[c];
+      if (!old.is_inline()) free_container(detail::hyb::hdr(old.tail));
+      old = fresh;
+      return;
+    }
+    if (tree_.prepare_insert(base) != errc::ok) {
+      if (h != nullptr) free_container(h);
+      lax_ = true;
+      return;
+    }
+    clear_run_slots(base, base + last_offset);
+    tree_.insert(fresh);
+  }
+
+  // ---- memory ------------------------------------------------------------------------------
+
+  header* alloc_container(rep k, std::uint32_t cap) noexcept {
+    const std::size_t bytes = detail::hyb::container_bytes(k, cap);
+    void* p = tree_.allocator().allocate(bytes, detail::hyb::container_align);
+    if (p == nullptr) return nullptr;
+    heap_ += bytes;
+    header* h = ::new (p) header{};
+    h->kind = static_cast<std::uint8_t>(k);
+    h->cap = static_cast<std::uint16_t>(cap);
+    return h;
+  }
+  void free_container(header* h) noexcept {
+    const std::size_t bytes = detail::hyb::container_bytes(static_cast<rep>(h->kind), h->cap);
+    heap_ -= bytes;
+    tree_.allocator().deallocate(h, bytes, detail::hyb::container_align);
+  }
+  void free_containers() noexcept {
+    for (cursor c = tree_.first(); c; c = tree_.next(c)) {
+      const slot& s = tree_[c];
+      if (!s.is_run() && !s.is_inline()) free_container(detail::hyb::hdr(s.tail));
+    }
+  }
+
+  // ---- checking --------------------------------------------------------------------------
+
+  bool check_container(const slot& s, std::size_t& heap) const noexcept {
+    const view v = view::of(s);
+    detail::hyb::stats_builder sb;
+    bool ordered = true;
+    std::uint32_t prev_last = 0;
+    bool any = false;
+    detail::hyb::walk(v, 0, last_offset, [&](std::uint32_t f, std::uint32_t l) noexcept {
+      if (f > l || (any && f <= prev_last + 1)) ordered = false;
+      any = true;
+      prev_last = l;
+      sb.add(f, l);
+      return true;
+    });
+    if (!ordered || sb.s.pages == 0) return false;
+    if (s.is_inline()) return v.n >= 1 && v.n <= 4 && sb.s.pages == v.n;
+    const header* h = v.h;
+    if (!(sb.s == detail::hyb::stats_of(v))) return false;
+    const rep k = static_cast<rep>(h->kind);
+    if (k != rep::sparse && k != rep::runs && k != rep::words && k != rep::dense) return false;
+    const std::uint32_t used = k == rep::sparse ? h->pages : k == rep::runs ? h->runs : k == rep::words ? h->words : 0;
+    if (used > h->cap) return false;
+    if (k == rep::words) {
+      const std::uint16_t* idx = detail::hyb::u16s(h);
+      const detail::word_t* w = detail::hyb::bitwords(h);
+      for (std::uint32_t i = 0; i < h->words; ++i)
+        if (w[i] == 0 || (i > 0 && idx[i] <= idx[i - 1])) return false;
+    }
+    heap += detail::hyb::container_bytes(k, h->cap);
+    return true;
+  }
+
+  /// The chunks a slot belongs to are in their smallest representation.
+  bool canonical_at(const slot& s) const noexcept {
+    auto ok_at = [&](page_t p) noexcept {
+      const page_t base = detail::hyb::base_of(p);
+      const cursor c = container_at(base);
+      const stats st = chunk_stats(base, c);
+      const rep now = c ? view::of(tree_[c]).kind : rep::run;
+      if (detail::hyb::rep_for(st) != now) return false;
+      if (now == rep::runs && detail::hyb::hdr(tree_[c].tail)->cap <= st.runs) return false;
+      return true;
+    };
+    if (!s.is_run()) return ok_at(s.key());
+    return ok_at(s.head) && ok_at(s.tail);
+  }
+
+  index tree_;
+  std::uint64_t pages_ = 0;
+  std::uint64_t runs_ = 0;
+  std::size_t heap_ = 0;
+  bool lax_ = false;
+};
+
+static_assert(page_set<hybrid<>>);
+
+}  // namespace pmemperm

@@ -1,0 +1,48 @@
+// pmemperm/tuning.hpp — every threshold of the adaptive backend, in one place.
+//
+// The hybrid picks, per chunk of hybrid_chunk_pages pages, the representation whose
+// size (in bytes, the chunk's index slot included) is smallest for the pages granted
+// there. The numbers below are the inputs of that comparison; each says why it has
+// the value it has. Changing one changes memory use, never correctness.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace pmemperm::tuning {
+
+/// log2 of the hybrid's chunk size. 2^16 pages (256 MiB of 4 KiB pages) is the
+/// largest chunk whose page offsets fit in 16 bits, which halves the size of a
+/// sparse page list and of a word index compared with 32-bit offsets, while a
+/// whole-chunk bitmap (8 KiB) is still cheap to scan and convert.
+inline constexpr unsigned hybrid_chunk_shift = 16;
+
+/// Bytes of one index slot. Every representation but "runs in the index" pays one.
+inline constexpr std::size_t hybrid_slot_bytes = 16;
+
+/// Bytes of the header in front of every external chunk container (page, run and
+/// word counts, capacity, kind): the counts make every size decision O(1).
+inline constexpr std::size_t hybrid_header_bytes = 16;
+
+/// A chunk keeps its runs as plain index slots only while it has at most this many:
+/// up to two runs such slots are no larger than a run container (one slot plus a
+/// header), they merge with runs in neighbouring chunks (one slot for a grant that
+/// spans many chunks), and they convert back with at most two index inserts — which
+/// is what keeps every conversion O(log n).
+inline constexpr std::uint32_t hybrid_max_index_runs = 2;
+
+/// Pages a chunk can keep inside its index slot, with no allocation at all: four
+/// 16-bit offsets fill the slot's second word. Scattered single pages (pattern W4)
+/// then cost 16 bytes per 1–4 pages.
+inline constexpr std::uint32_t hybrid_inline_pages = 4;
+
+/// Containers grow with 1/8 headroom (at least 4 entries), so a run of grants into
+/// one chunk reallocates O(log) times, not at every grant, at a memory cost of at
+/// most about 12% of the container.
+inline constexpr std::uint32_t hybrid_growth_divisor = 8;
+
+/// A container whose capacity exceeds twice its need plus this many entries is
+/// shrunk when a revoke leaves it so (best effort: a refused allocation keeps it).
+inline constexpr std::uint32_t hybrid_shrink_slack = 8;
+
+}  // namespace pmemperm::tuning
