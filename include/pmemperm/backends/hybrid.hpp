@@ -165,6 +165,7 @@ class hybrid {
   template <class F>
   [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
     if (!r.valid()) return errc::invalid_range;
+    if (const int done = grant_inside_container(r, on_added); done >= 0) return static_cast<errc>(done);
     if (contains_all(r)) return errc::ok;
 
     // Plan: the partly covered chunks (at most two) and the whole chunks between.
@@ -260,6 +261,7 @@ class hybrid {
   template <class F>
   [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
     if (!r.valid()) return errc::invalid_range;
+    if (const int done = revoke_inside_container(r, on_removed); done >= 0) return static_cast<errc>(done);
     if (!contains_any(r)) return errc::ok;
     errc result = errc::ok;
     page_range rr = r;
@@ -518,6 +520,86 @@ class hybrid {
       return true;
     });
     return sb.s;
+  }
+
+  // ---- fast paths: one external container, strictly inside its chunk ----------------------
+
+  /// The external container slot whose chunk strictly contains r (neither chunk
+  /// border touched, so the chunk's run starts are the set's), if any.
+  [[nodiscard]] cursor interior_container(page_range r) const noexcept {
+    const page_t base = detail::hyb::base_of(r.first);
+    if (r.first == base || r.last - base >= last_offset) return {};
+    const cursor c = tree_.find_last_le(r.first);
+    if (!c || tree_[c].is_run() || tree_[c].is_inline() || tree_[c].key() != base) return {};
+    return c;
+  }
+
+  /// A grant that stays inside one container of unchanged kind and room: edited in
+  /// place. Returns the result, or -1 when the general path must do it.
+  template <class F>
+  int grant_inside_container(page_range r, F& on_added) noexcept {
+    const cursor c = interior_container(r);
+    if (!c) return -1;
+    const page_t base = tree_[c].key();
+    header* h = detail::hyb::hdr(tree_[c].tail);
+    const view v{static_cast<rep>(h->kind), h, 0, 0};
+    const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
+    const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
+    const std::uint32_t len = hi - lo + 1;
+    if (before.pages == len) return static_cast<int>(errc::ok);
+    const std::uint32_t start_after = detail::hyb::contains(v, lo - 1) ? 0u : 1u;
+    const stats after{h->pages + len - before.pages, h->runs + start_after - before.starts,
+                      h->words + ((hi >> 6) - (lo >> 6) + 1) - before.words};
+    const rep k = static_cast<rep>(h->kind);
+    if (detail::hyb::rep_for(after) != k || h->cap < detail::hyb::entries_needed(k, after)) return -1;
+    std::uint32_t cur = lo;
+    detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
+      if (f > cur) on_added(page_range{base + cur, base + f - 1});
+      cur = l + 1;
+      return true;
+    });
+    if (cur <= hi) on_added(page_range{base + cur, r.last});
+    detail::hyb::grant_in_place(h, lo, hi, before);
+    pages_ += len - before.pages;
+    runs_ = runs_ + start_after - before.starts;
+    return static_cast<int>(errc::ok);
+  }
+
+  /// A revoke inside one container that needs no split it cannot make: edited in
+  /// place, then the chunk's representation checked. -1: the general path.
+  template <class F>
+  int revoke_inside_container(page_range r, F& on_removed) noexcept {
+    const cursor c = interior_container(r);
+    if (!c) return -1;
+    const page_t base = tree_[c].key();
+    header* h = detail::hyb::hdr(tree_[c].tail);
+    const view v{static_cast<rep>(h->kind), h, 0, 0};
+    const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
+    if (detail::hyb::revoke_splits(h, lo, hi) && h->cap <= h->runs) return -1;
+    const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
+    if (before.pages == 0) return static_cast<int>(errc::ok);
+    detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
+      on_removed(page_range{base + f, base + l});
+      return true;
+    });
+    const std::uint32_t runs_before = h->runs;
+    detail::hyb::revoke_in_place(h, lo, hi, before);
+    pages_ -= before.pages;
+    runs_ = runs_ + h->runs - runs_before;
+    if (h->pages == 0) {
+      free_container(h);
+      tree_.erase(c, 1);
+      tree_.settle();
+      return static_cast<int>(errc::ok);
+    }
+    const stats now{h->pages, h->runs, h->words};
+    const std::uint32_t need = detail::hyb::entries_needed(static_cast<rep>(h->kind), now);
+    if (detail::hyb::rep_for(now) != static_cast<rep>(h->kind) || h->cap < need ||
+        h->cap > 2 * need + tuning::hybrid_shrink_slack) {
+      normalize(base);
+      tree_.settle();
+    }
+    return static_cast<int>(errc::ok);
   }
 
   // ---- grant -------------------------------------------------------------------------------

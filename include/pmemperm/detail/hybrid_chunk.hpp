@@ -529,8 +529,8 @@ inline void settle_counts(header* h, std::uint32_t lo, std::uint32_t hi, window_
 }
 
 /// Grants [lo, hi] in place. Precondition: cap >= entries_needed(kind, counts after).
-inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
-  const window_counts before = count_window(view{static_cast<rep>(h->kind), h, 0, 0}, lo, hi);
+/// `before` is count_window() of the container before the edit.
+inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi, window_counts before) noexcept {
   std::uint16_t* a = u16s(h);
   switch (static_cast<rep>(h->kind)) {
     case rep::dense: {
@@ -590,6 +590,10 @@ inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexce
   settle_counts(h, lo, hi, before);
 }
 
+inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+  grant_in_place(h, lo, hi, count_window(view{static_cast<rep>(h->kind), h, 0, 0}, lo, hi));
+}
+
 /// Whether revoking [lo, hi] would split a run of a runs container (and so need a
 /// free pair).
 [[nodiscard]] inline bool revoke_splits(const header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
@@ -600,8 +604,8 @@ inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexce
 }
 
 /// Revokes [lo, hi] in place. Precondition: if revoke_splits(), cap > runs.
-inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
-  const window_counts before = count_window(view{static_cast<rep>(h->kind), h, 0, 0}, lo, hi);
+/// `before` is count_window() of the container before the edit.
+inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi, window_counts before) noexcept {
   std::uint16_t* a = u16s(h);
   switch (static_cast<rep>(h->kind)) {
     case rep::dense: {
@@ -661,6 +665,10 @@ inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexc
     default: break;
   }
   settle_counts(h, lo, hi, before);
+}
+
+inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+  revoke_in_place(h, lo, hi, count_window(view{static_cast<rep>(h->kind), h, 0, 0}, lo, hi));
 }
 
 }  // namespace pmemperm::detail::hyb

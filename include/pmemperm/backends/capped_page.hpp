@@ -1,0 +1,373 @@
+// pmemperm/backends/capped_page.hpp — a domain's whole grant in one 4 KiB page.
+//
+// capped_page is a range set that never allocates: its maximal runs sit in a sorted
+// array inside the object, and the object is exactly one 4 KiB page (size and
+// alignment). A hypervisor reserves one page per domain up front and constructs the
+// set there; from then on no operation needs memory. The price is a fixed capacity
+// of 255 runs.
+//
+// Complexity: every query is one binary search, O(log n) with n <= 255. grant and
+// revoke find their place the same way, visit the runs they merge or cut, and then
+// shift the tail of the array with one memmove inside the page (at most 4 KiB): that
+// shift is the documented exception to the O(log n) rule.
+//
+// Failure behaviour:
+//  - an invalid range returns invalid_range and changes nothing;
+//  - a grant whose result would need more than `capacity` runs returns
+//    capacity_exceeded, changes nothing and calls no visitor;
+//  - a revoke never fails. When r cuts one run in two on a full page, the exact
+//    result does not fit; the revoke then also drops the smaller of the two pieces,
+//    returns revoked_extra and reports the dropped pages with the revoked ones
+//    (revoke() explains the choice). After any revoke no page of r is granted.
+//
+// Visitors are called once the operation is known to succeed, in ascending order,
+// before the page is rewritten; they must not call back into the same set.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>  // placement new, the documented way to build one in caller storage
+#include <type_traits>
+
+#include "../config.hpp"
+#include "../page_set.hpp"
+#include "../types.hpp"
+
+namespace pmemperm {
+namespace detail {
+
+inline constexpr std::size_t capped_page_bytes = 4096;
+
+/// One stored run, inclusive on both ends. Unlike page_range it has no default
+/// member initializers, so constructing an empty page does not write the array.
+struct capped_run {
+  page_t first;
+  page_t last;
+};
+
+/// The visitor used by grant(r) and revoke(r) without one.
+struct ignore_ranges {
+  constexpr void operator()(page_range) const noexcept {}
+};
+
+}  // namespace detail
+
+/// A page_set held entirely in one 4 KiB page; no heap, no allocator.
+///
+/// Page layout (byte offsets, host byte order):
+///
+///     struct capped_page {                 // sizeof 4096, alignof 4096
+///       uint32_t used;                     //    0: runs in use, 0 ... 255
+///       uint32_t reserved;                 //    4: always 0
+///       uint64_t pages;                    //    8: pages in all runs, i.e. count()
+///       struct { uint64_t first, last; }   //   16: inclusive runs, ascending,
+///           runs[255];                     //       disjoint and never adjacent;
+///     };                                   //       only runs[0 ... used) is meaningful
+///
+/// Slots past `used` hold whatever was there before (construction writes only the
+/// 16-byte header), and moves and assign() copy only the used part.
+///
+/// Placing it in caller storage: the storage must be 4096 bytes aligned to 4096 (a
+/// page frame is). Construct with placement new; the type is trivially destructible,
+/// so the page can simply be reused or returned afterwards:
+///
+///     void* frame = my_page_pool_take();                    // embedder's own pool
+///     auto* set = ::new (frame) pmemperm::capped_page();    // cannot fail
+///     ...
+///     set->~capped_page();                                  // optional: trivial
+///
+/// Being an object of its own, it can equally be a member, a static, or (outside
+/// code built with -Wframe-larger-than=1024) a local.
+class alignas(detail::capped_page_bytes) capped_page final {
+  using run = detail::capped_run;
+  static constexpr std::size_t header_bytes = 16;
+
+ public:
+  /// Bytes the whole set occupies: one page.
+  static constexpr std::size_t page_bytes = detail::capped_page_bytes;
+  /// The most runs the page can hold.
+  static constexpr std::size_t capacity = (page_bytes - header_bytes) / sizeof(run);
+
+  /// An empty set. Writes only the header.
+  capped_page() noexcept : used_(0), reserved_(0), pages_(0) {}
+
+  /// Copying is assign(), like every backend; moving copies the used part and
+  /// leaves `other` empty, so a stale copy of a domain's grant cannot survive.
+  capped_page(const capped_page&) = delete;
+  capped_page& operator=(const capped_page&) = delete;
+  capped_page(capped_page&& other) noexcept : used_(0), reserved_(0), pages_(0) {
+    copy_from(other);
+    other.clear();
+  }
+  capped_page& operator=(capped_page&& other) noexcept {
+    if (this != &other) {
+      copy_from(other);
+      other.clear();
+    }
+    return *this;
+  }
+  ~capped_page() = default;
+
+  /// Become a copy of `other`. Never fails: both sets have the same capacity.
+  errc assign(const capped_page& other) noexcept {
+    if (this != &other) copy_from(other);
+    return errc::ok;
+  }
+
+  // ---- grant -------------------------------------------------------------------
+
+  errc grant(page_range r) noexcept { return grant(r, detail::ignore_ranges{}); }
+
+  /// Add r; on_added(page_range) gets each maximal run of pages r adds. If the
+  /// result needs more than `capacity` runs: capacity_exceeded, nothing changed.
+  template <class F>
+    requires std::invocable<F&, page_range>
+  errc grant(page_range r, F&& on_added) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    // Runs overlapping r or touching it end to end all fuse with it into one run.
+    const std::uint32_t lo = first_ending_at_or_after(r.first == 0 ? 0 : r.first - 1);
+    const std::uint32_t hi = first_starting_after(r.last + 1, lo);  // r.last + 1 <= 2^63
+    if (lo == hi && used_ == capacity) return errc::capacity_exceeded;
+
+    // The new pages are the gaps of r between the fused runs; report them while the
+    // runs are still in place.
+    std::uint64_t added = 0;
+    page_t next = r.first;  // lowest page of r not yet known to be granted
+    for (std::uint32_t i = lo; i < hi; ++i) {
+      const run& cur = runs_[i];
+      if (cur.first > next && next <= r.last) {
+        const page_t end = cur.first - 1 < r.last ? cur.first - 1 : r.last;
+        on_added(page_range{next, end});
+        added += end - next + 1;
+      }
+      if (cur.last + 1 > next) next = cur.last + 1;
+    }
+    if (next <= r.last) {
+      on_added(page_range{next, r.last});
+      added += r.last - next + 1;
+    }
+    // Nothing new means r lay inside one run already; the page stays untouched.
+    if (added == 0) return errc::ok;
+
+    run fused{r.first, r.last};
+    if (lo != hi) {
+      if (runs_[lo].first < fused.first) fused.first = runs_[lo].first;
+      if (runs_[hi - 1].last > fused.last) fused.last = runs_[hi - 1].last;
+    }
+    replace(lo, hi, &fused, 1);
+    pages_ += added;
+    return errc::ok;
+  }
+
+  // ---- revoke ------------------------------------------------------------------
+
+  errc revoke(page_range r) noexcept { return revoke(r, detail::ignore_ranges{}); }
+
+  /// Remove r; on_removed(page_range) gets each maximal run of pages that were
+  /// granted and no longer are. Returns ok, invalid_range (nothing changed), or
+  /// revoked_extra.
+  ///
+  /// revoked_extra: r lies strictly inside one run and the page is full, so the
+  /// two pieces the cut leaves need one slot more than there is. Some granted pages
+  /// must go too; removing pages only frees a slot when it removes a whole run, so
+  /// the cheapest way out within the cut run is to drop the smaller piece (on a tie,
+  /// the upper one). That is what happens: the dropped piece is contiguous with r,
+  /// so on_removed gets one run, r plus that piece.
+  ///
+  /// Dropping the smallest run anywhere in the set could cost fewer pages, but it
+  /// would take away pages unrelated to the request, picked by the rest of the set.
+  /// Keeping the loss next to r makes it predictable from the cut run alone and
+  /// keeps the unmap to one range, which is the rule DESIGN.md sets: the smallest
+  /// neighbouring fragment. One dropped piece always suffices, since a revoke adds
+  /// at most one run.
+  template <class F>
+    requires std::invocable<F&, page_range>
+  errc revoke(page_range r, F&& on_removed) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    const std::uint32_t lo = first_ending_at_or_after(r.first);
+    const std::uint32_t hi = first_starting_after(r.last, lo);
+    if (lo == hi) return errc::ok;  // no page of r is granted
+
+    const run head = runs_[lo];
+    const run tail = runs_[hi - 1];
+    const bool keeps_left = head.first < r.first;
+    const bool keeps_right = tail.last > r.last;
+    run keep[2];
+    std::uint32_t kept = 0;
+    std::uint64_t removed = 0;
+    errc result = errc::ok;
+
+    if (keeps_left && keeps_right && lo + 1 == hi && used_ == capacity) {
+      const std::uint64_t left_pages = r.first - head.first;
+      const std::uint64_t right_pages = tail.last - r.last;
+      page_range gone = r;
+      if (left_pages < right_pages) {
+        gone.first = head.first;
+        keep[kept++] = run{r.last + 1, tail.last};
+      } else {
+        gone.last = tail.last;
+        keep[kept++] = run{head.first, r.first - 1};
+      }
+      on_removed(gone);
+      removed = gone.size();
+      result = errc::revoked_extra;
+    } else {
+      // Runs are never adjacent, so each run's overlap with r is a maximal run of
+      // removed pages on its own.
+      for (std::uint32_t i = lo; i < hi; ++i) {
+        const page_t a = runs_[i].first > r.first ? runs_[i].first : r.first;
+        const page_t b = runs_[i].last < r.last ? runs_[i].last : r.last;
+        on_removed(page_range{a, b});
+        removed += b - a + 1;
+      }
+      if (keeps_left) keep[kept++] = run{head.first, r.first - 1};
+      if (keeps_right) keep[kept++] = run{r.last + 1, tail.last};
+    }
+    replace(lo, hi, keep, kept);
+    pages_ -= removed;
+    return result;
+  }
+
+  /// Remove everything. The page stays (it is the object).
+  void clear() noexcept {
+    used_ = 0;
+    pages_ = 0;
+  }
+
+  // ---- queries -----------------------------------------------------------------
+
+  [[nodiscard]] bool empty() const noexcept { return used_ == 0; }
+
+  [[nodiscard]] bool contains(page_t p) const noexcept {
+    const std::uint32_t i = first_ending_at_or_after(p);
+    return i < used_ && runs_[i].first <= p;
+  }
+
+  /// Every page of r is granted; false for an invalid r.
+  [[nodiscard]] bool contains_all(page_range r) const noexcept {
+    if (!r.valid()) return false;
+    const std::uint32_t i = first_ending_at_or_after(r.first);
+    // Runs are maximal, so r is covered only if a single run covers it.
+    return i < used_ && runs_[i].first <= r.first && r.last <= runs_[i].last;
+  }
+
+  /// Some page of r is granted; false for an invalid r.
+  [[nodiscard]] bool contains_any(page_range r) const noexcept {
+    if (!r.valid()) return false;
+    const std::uint32_t i = first_ending_at_or_after(r.first);
+    return i < used_ && runs_[i].first <= r.last;
+  }
+
+  /// Pages granted. At most max_page + 1 = 2^63, so it cannot overflow.
+  [[nodiscard]] std::uint64_t count() const noexcept { return pages_; }
+
+  [[nodiscard]] std::size_t range_count() const noexcept { return used_; }
+
+  /// Always one page: the set holds nothing from any allocator, it is its page.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept { return sizeof(capped_page); }
+
+  /// f(page_range) -> bool on each run, ascending; false from f stops the walk and
+  /// makes this return false.
+  template <class F>
+    requires std::predicate<F&, page_range>
+  [[nodiscard]] bool for_each_range(F&& f) const noexcept {
+    for (std::uint32_t i = 0; i < used_; ++i) {
+      if (!f(page_range{runs_[i].first, runs_[i].last})) return false;
+    }
+    return true;
+  }
+
+  /// Like for_each_range(f), over the runs meeting `window`, clipped to it. An
+  /// invalid window meets nothing: no call, returns true.
+  template <class F>
+    requires std::predicate<F&, page_range>
+  [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
+    if (!window.valid()) return true;
+    for (std::uint32_t i = first_ending_at_or_after(window.first); i < used_ && runs_[i].first <= window.last; ++i) {
+      const page_t a = runs_[i].first > window.first ? runs_[i].first : window.first;
+      const page_t b = runs_[i].last < window.last ? runs_[i].last : window.last;
+      if (!f(page_range{a, b})) return false;
+    }
+    return true;
+  }
+
+  /// Runs valid, ascending, disjoint and never adjacent (so maximal), within
+  /// capacity, and the cached page count right.
+  [[nodiscard]] bool check_invariants() const noexcept {
+    if (used_ > capacity || reserved_ != 0) return false;
+    std::uint64_t total = 0;
+    for (std::uint32_t i = 0; i < used_; ++i) {
+      const run& cur = runs_[i];
+      if (cur.first > cur.last || cur.last > max_page) return false;
+      if (i != 0 && cur.first <= runs_[i - 1].last + 1) return false;  // overlap or adjacency
+      total += cur.last - cur.first + 1;
+    }
+    return total == pages_;
+  }
+
+ private:
+  /// Index of the first run with last >= p (used_ if none).
+  [[nodiscard]] std::uint32_t first_ending_at_or_after(page_t p) const noexcept {
+    std::uint32_t base = 0;
+    std::uint32_t len = used_;
+    while (len != 0) {
+      const std::uint32_t half = len / 2;
+      if (runs_[base + half].last < p) {
+        base += half + 1;
+        len -= half + 1;
+      } else {
+        len = half;
+      }
+    }
+    return base;
+  }
+
+  /// Index of the first run at or after `from` with first > p (used_ if none).
+  [[nodiscard]] std::uint32_t first_starting_after(page_t p, std::uint32_t from) const noexcept {
+    std::uint32_t base = from;
+    std::uint32_t len = used_ - from;
+    while (len != 0) {
+      const std::uint32_t half = len / 2;
+      if (runs_[base + half].first <= p) {
+        base += half + 1;
+        len -= half + 1;
+      } else {
+        len = half;
+      }
+    }
+    return base;
+  }
+
+  /// Replace runs [lo, hi) with the n runs at `with` (which must not point into
+  /// the array), shifting the tail once.
+  void replace(std::uint32_t lo, std::uint32_t hi, const run* with, std::uint32_t n) noexcept {
+    PMEMPERM_ASSERT(lo <= hi && hi <= used_ && used_ - (hi - lo) + n <= capacity);
+    const std::uint32_t tail = used_ - hi;
+    if (tail != 0 && hi != lo + n) std::memmove(runs_ + lo + n, runs_ + hi, std::size_t{tail} * sizeof(run));
+    for (std::uint32_t i = 0; i < n; ++i) runs_[lo + i] = with[i];
+    used_ = used_ - (hi - lo) + n;
+  }
+
+  void copy_from(const capped_page& other) noexcept {
+    used_ = other.used_;
+    pages_ = other.pages_;
+    if (used_ != 0) std::memcpy(runs_, other.runs_, std::size_t{used_} * sizeof(run));
+  }
+
+  std::uint32_t used_;
+  std::uint32_t reserved_;
+  std::uint64_t pages_;
+  run runs_[capacity];
+};
+
+static_assert(sizeof(capped_page) == detail::capped_page_bytes, "capped_page must be exactly one 4 KiB page");
+static_assert(alignof(capped_page) == detail::capped_page_bytes, "capped_page must occupy one page frame");
+static_assert(capped_page::capacity == 255);
+static_assert(std::is_standard_layout_v<capped_page>, "the page layout above must be the real one");
+static_assert(std::is_trivially_destructible_v<capped_page>, "caller storage can be reused without a destructor");
+static_assert(std::is_nothrow_default_constructible_v<capped_page>);
+static_assert(page_set<capped_page>);
+
+}  // namespace pmemperm

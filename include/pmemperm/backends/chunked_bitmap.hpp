@@ -1,0 +1,985 @@
+// pmemperm/backends/chunked_bitmap.hpp — the sub-bitmap design: lazily allocated
+// bitmaps per fixed chunk, whole chunks as merged range entries, one ordered index.
+//
+// The page space is cut into chunks of ChunkPages pages (a power of two, at least
+// 64; the default 32768 makes one chunk's bitmap exactly 4 KiB). A chunk is
+//  - absent, when none of its pages is granted: it costs nothing;
+//  - a bitmap entry, when some but not all of its pages are granted: one block of
+//    ChunkPages / 8 bytes, allocated when the chunk's first page is granted and
+//    freed when its last page is revoked;
+//  - part of a range entry, when all of its pages are granted: adjacent full
+//    chunks share one entry, so a range entry always covers whole chunks and no
+//    two range entries touch.
+// Both kinds live in the B+-tree of detail/btree.hpp, keyed by their first page.
+// This is the design as it was proposed, kept faithful so that it can be studied:
+// its memory is ChunkPages / 8 bytes per partly granted chunk, plus 16 bytes per
+// entry in the index, plus the revoke reserve below.
+//
+// Index entry (16 bytes; the key is the entry's first page, always chunk aligned,
+// so a bitmap entry's popcount fits in the key's low bits for free):
+//
+//   struct entry {
+//     page_t tag;        // first page | popcount: low log2(ChunkPages) bits are 0 for
+//                        //   a range entry, and the chunk's granted page count
+//                        //   (1 ... ChunkPages - 1) for a bitmap entry
+//     union {
+//       page_t  last;    // range entry: its last page (a chunk's last page)
+//       word_t* bits;    // bitmap entry: ChunkPages / 64 words, page base + i is
+//     };                 //   bit i % 64 of word i / 64
+//   };
+//
+// Complexity: grant and revoke are O(log n) plus the words of the at most two
+// chunks the range cuts, plus O(1) for each entry they absorb or remove (and the
+// words of a removed bitmap only when a visitor wants its runs); whole chunks are
+// handled as range entries, never page by page. contains is O(log n);
+// contains_all and contains_any are O(log n) plus the words of at most two chunks.
+// count() and range_count() are cached: the run count is kept exact by counting
+// run starts just around the edited span before and after the edit. for_each_range
+// is O(log n + entries visited + words of the bitmaps visited) and reports maximal
+// runs, joined across chunk boundaries.
+//
+// Failure behaviour: a grant makes every allocation it needs (bitmap blocks, index
+// nodes, the revoke reserve) before changing anything; if one is refused it frees
+// what it took and returns out_of_memory with the set, memory_bytes() included,
+// unchanged. A revoke never fails for lack of memory: while range entries exist,
+// the set keeps one spare bitmap block (counted in memory_bytes()) for a full chunk
+// that a revoke turns back into a bitmap, and the index keeps its own reserve for
+// one insert. A revoke that needs more (two cut chunks, or more index inserts than
+// reserved) tries to allocate it; if the allocator refuses, the revoke widens its
+// range instead: first each cut full chunk is revoked entirely, then, if even the
+// one index insert that may remain is impossible, the rest of the range entry to
+// the right of the revoked range goes too. Every extra page is reported through
+// on_removed and the revoke returns revoked_extra: no page of the range asked for
+// is ever left granted. The reserves are refilled, best effort, after every revoke.
+//
+// Visitors run while the operation is in progress and must not access the set.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+#include "../allocator.hpp"
+#include "../config.hpp"
+#include "../detail/bits.hpp"
+#include "../detail/btree.hpp"
+#include "../page_set.hpp"
+#include "../types.hpp"
+
+namespace pmemperm {
+
+template <byte_allocator Alloc = new_allocator, page_t ChunkPages = 32768>
+class chunked_bitmap {
+  static_assert(ChunkPages >= 64 && (ChunkPages & (ChunkPages - 1)) == 0,
+                "ChunkPages must be a power of two of at least one 64-bit word");
+  static_assert(ChunkPages <= (page_t{1} << 32), "a chunk's bitmap must stay a reasonable block");
+
+  using word_t = detail::word_t;
+  static constexpr page_t low_bits = ChunkPages - 1;
+
+  struct entry {
+    page_t tag;
+    union payload {
+      page_t last;
+      word_t* bits;
+    } u;
+  };
+  struct key_of {
+    [[nodiscard]] static constexpr page_t key(const entry& e) noexcept { return e.tag & ~low_bits; }
+  };
+  using index = detail::btree<entry, Alloc, 4096, key_of>;
+  using cursor = typename index::cursor;
+
+ public:
+  using allocator_type = Alloc;
+  /// Pages per chunk.
+  static constexpr page_t chunk_pages = ChunkPages;
+  /// Words, and bytes, of one chunk's bitmap.
+  static constexpr std::size_t chunk_words = static_cast<std::size_t>(ChunkPages / 64);
+  static constexpr std::size_t bitmap_bytes = static_cast<std::size_t>(ChunkPages / 8);
+  /// The index nodes' alignment, so a pool that serves one serves both.
+  static constexpr std::size_t bitmap_align = 16;
+  /// Bytes of one index entry (bitmap or range).
+  static constexpr std::size_t entry_bytes = sizeof(entry);
+
+  chunked_bitmap() noexcept
+    requires std::is_default_constructible_v<Alloc>
+  = default;
+  explicit chunked_bitmap(Alloc a) noexcept : tree_(static_cast<Alloc&&>(a)) {}
+  chunked_bitmap(const chunked_bitmap&) = delete;
+  chunked_bitmap& operator=(const chunked_bitmap&) = delete;
+  chunked_bitmap(chunked_bitmap&& o) noexcept
+      : tree_(static_cast<index&&>(o.tree_)),
+        spare_(std::exchange(o.spare_, nullptr)),
+        pages_(std::exchange(o.pages_, 0)),
+        runs_(std::exchange(o.runs_, 0)),
+        ranges_(std::exchange(o.ranges_, 0)),
+        bitmaps_(std::exchange(o.bitmaps_, 0)) {}
+  chunked_bitmap& operator=(chunked_bitmap&& o) noexcept {
+    if (this != &o) {
+      release_blocks();  // with this set's allocator, before it is replaced
+      tree_ = static_cast<index&&>(o.tree_);
+      spare_ = std::exchange(o.spare_, nullptr);
+      pages_ = std::exchange(o.pages_, 0);
+      runs_ = std::exchange(o.runs_, 0);
+      ranges_ = std::exchange(o.ranges_, 0);
+      bitmaps_ = std::exchange(o.bitmaps_, 0);
+    }
+    return *this;
+  }
+  ~chunked_bitmap() { release_blocks(); }
+
+  // ---- modification ---------------------------------------------------------------
+
+  [[nodiscard]] errc grant(page_range r) noexcept { return grant(r, no_visitor{}); }
+
+  template <class F>
+  [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    const std::uint64_t had = granted_in(r);
+    if (had == r.size()) return errc::ok;
+    const grant_plan p = plan_grant(r, r.size() - had);
+
+    word_t* b0 = nullptr;
+    word_t* b1 = nullptr;
+    word_t* spare = nullptr;
+    auto undo = [&]() noexcept {
+      if (b0 != nullptr) free_block(b0);
+      if (b1 != nullptr) free_block(b1);
+      if (spare != nullptr) free_block(spare);
+    };
+    if (p.pc0 != 0 && !p.b0_old && (b0 = alloc_block()) == nullptr) return errc::out_of_memory;
+    if (p.pc1 != 0 && !p.b1_old && (b1 = alloc_block()) == nullptr) {
+      undo();
+      return errc::out_of_memory;
+    }
+    // A range entry may be cut by a later revoke, which must find its bitmap ready.
+    if ((p.has_s || ranges_ > 0) && spare_ == nullptr && (spare = alloc_block()) == nullptr) {
+      undo();
+      return errc::out_of_memory;
+    }
+    page_t keys[3];
+    std::size_t n = 0;
+    if (b0 != nullptr) keys[n++] = p.k0b;
+    if (p.has_s && p.s_how == source::insert) keys[n++] = p.s_first;
+    if (b1 != nullptr) keys[n++] = p.k1b;
+    if (n != 0) {
+      if (const errc e = tree_.prepare_inserts(keys, n); e != errc::ok) {
+        undo();
+        return e;
+      }
+    }
+    if (spare != nullptr) spare_ = spare;
+    commit_grant(p, r, b0, b1, on_added);
+    return errc::ok;
+  }
+
+  [[nodiscard]] errc revoke(page_range r) noexcept { return revoke(r, no_visitor{}); }
+
+  template <class F>
+  [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    revoke_plan p{};
+    if (pages_ == 0 || !plan_revoke(r, p)) return errc::ok;
+    word_t* b0 = nullptr;
+    word_t* b1 = nullptr;
+    if (!acquire_exact(p, b0, b1)) {
+      // Security before availability: widen the revoke until it needs nothing new.
+      page_range w = p.r;
+      if (p.b0_fresh) {
+        w.first = p.k0b;
+        if (p.k0b == p.k1b) w.last = p.k0b + low_bits;
+      }
+      if (p.b1_fresh) w.last = p.k1b + low_bits;
+      (void)plan_revoke(w, p);
+      if (p.has_r && tree_.prepare_insert(p.r_first) != errc::ok && !tree_.insert_ready(p.r_first)) {
+        w.last = p.r_last;
+        (void)plan_revoke(w, p);
+      }
+    }
+    commit_revoke(p, b0, b1, on_removed);
+    return p.r == r ? errc::ok : errc::revoked_extra;
+  }
+
+  void clear() noexcept {
+    release_blocks();
+    tree_.clear();
+    pages_ = 0;
+    runs_ = 0;
+    ranges_ = 0;
+    bitmaps_ = 0;
+  }
+
+  /// Becomes a copy of o, the index packed densely. Strong guarantee: every block
+  /// is allocated before anything changes.
+  [[nodiscard]] errc assign(const chunked_bitmap& o) noexcept {
+    if (this == &o) return errc::ok;
+    // Once the index is rebuilt, this set's old bitmaps can no longer be found:
+    // list them first (in a block of their own, freed at the end).
+    word_t** olds = nullptr;
+    const std::size_t old_count = bitmaps_;
+    if (old_count != 0) {
+      olds = static_cast<word_t**>(alloc().allocate(old_count * sizeof(word_t*), alignof(word_t*)));
+      if (olds == nullptr) return errc::out_of_memory;
+      std::size_t i = 0;
+      for (cursor c = tree_.first(); c; c = tree_.next(c))
+        if (is_bitmap(tree_[c])) olds[i++] = tree_[c].u.bits;
+    }
+    auto drop_olds = [&]() noexcept {
+      if (olds != nullptr) alloc().deallocate(olds, old_count * sizeof(word_t*), alignof(word_t*));
+    };
+    // The copies, chained through their first word until they are filled.
+    word_t* chain = nullptr;
+    auto drop_chain = [&]() noexcept {
+      while (chain != nullptr) {
+        word_t* next = nullptr;
+        std::memcpy(&next, chain, sizeof next);
+        free_block(chain);
+        chain = next;
+      }
+    };
+    for (std::size_t i = 0; i < o.bitmaps_; ++i) {
+      word_t* b = alloc_block();
+      if (b == nullptr) {
+        drop_chain();
+        drop_olds();
+        return errc::out_of_memory;
+      }
+      std::memcpy(b, &chain, sizeof chain);
+      chain = b;
+    }
+    word_t* spare = nullptr;
+    if (o.ranges_ != 0 && spare_ == nullptr && (spare = alloc_block()) == nullptr) {
+      drop_chain();
+      drop_olds();
+      return errc::out_of_memory;
+    }
+    cursor oc = o.tree_.first();
+    const errc e = tree_.assign_sorted(o.tree_.size(), [&]() noexcept {
+      entry v = o.tree_[oc];
+      oc = o.tree_.next(oc);
+      if (is_bitmap(v)) {
+        word_t* b = chain;
+        std::memcpy(&chain, b, sizeof chain);
+        std::memcpy(b, v.u.bits, bitmap_bytes);
+        v.u.bits = b;
+      }
+      return v;
+    });
+    if (e != errc::ok) {
+      drop_chain();
+      if (spare != nullptr) free_block(spare);
+      drop_olds();
+      return e;
+    }
+    for (std::size_t i = 0; i < old_count; ++i) free_block(olds[i]);
+    drop_olds();
+    if (spare != nullptr) spare_ = spare;
+    pages_ = o.pages_;
+    runs_ = o.runs_;
+    ranges_ = o.ranges_;
+    bitmaps_ = o.bitmaps_;
+    settle_spare();
+    return errc::ok;
+  }
+
+  // ---- queries ----------------------------------------------------------------------
+
+  [[nodiscard]] bool empty() const noexcept { return pages_ == 0; }
+  [[nodiscard]] std::uint64_t count() const noexcept { return pages_; }
+  [[nodiscard]] std::size_t range_count() const noexcept { return runs_; }
+  /// Index nodes (with their reserve) + one block per bitmap entry + the spare block.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    return tree_.memory_bytes() + (bitmaps_ + (spare_ != nullptr ? 1u : 0u)) * bitmap_bytes;
+  }
+
+  [[nodiscard]] bool contains(page_t p) const noexcept {
+    const cursor c = tree_.find_last_le(p);
+    if (!c) return false;
+    const entry& e = tree_[c];
+    if (!is_bitmap(e)) return p <= e.u.last;
+    return p <= key(e) + low_bits && test(e.u.bits, p - key(e));
+  }
+
+  [[nodiscard]] bool contains_all(page_range r) const noexcept {
+    if (!r.valid()) return false;
+    cursor c = tree_.find_last_le(r.first);
+    page_t pos = r.first;
+    for (;;) {
+      if (!c) return false;
+      const entry& e = tree_[c];
+      const page_t k = key(e);
+      const page_t e_end = end(e);
+      if (k > pos || e_end < pos) return false;
+      if (is_bitmap(e)) {
+        if (pos == k && e_end <= r.last) return false;  // a bitmap entry is never full
+        const page_t hi = e_end < r.last ? e_end : r.last;
+        if (!all_set(e.u.bits, pos - k, hi - k)) return false;
+      }
+      if (e_end >= r.last) return true;
+      pos = e_end + 1;
+      c = tree_.next(c);
+    }
+  }
+
+  [[nodiscard]] bool contains_any(page_range r) const noexcept {
+    if (!r.valid()) return false;
+    for (cursor c = first_ending_at_or_after(r.first); c; c = tree_.next(c)) {
+      const entry& e = tree_[c];
+      const page_t k = key(e);
+      if (k > r.last) return false;
+      if (!is_bitmap(e)) return true;
+      const page_t e_end = k + low_bits;
+      if (k >= r.first && e_end <= r.last) return true;  // a bitmap entry is never empty
+      const page_t lo = k > r.first ? k : r.first;
+      const page_t hi = e_end < r.last ? e_end : r.last;
+      if (any_set(e.u.bits, lo - k, hi - k)) return true;
+    }
+    return false;
+  }
+
+  template <class F>
+  [[nodiscard]] bool for_each_range(F&& f) const noexcept {
+    return for_each_range(page_range{0, max_page}, static_cast<F&&>(f));
+  }
+
+  template <class F>
+  [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
+    if (!window.valid() || pages_ == 0) return true;
+    auto emit = [&f](page_range x) noexcept { return static_cast<bool>(f(x)); };
+    detail::run_builder runs;
+    for (cursor c = first_ending_at_or_after(window.first); c; c = tree_.next(c)) {
+      const entry& e = tree_[c];
+      const page_t k = key(e);
+      if (k > window.last) break;
+      const page_t e_end = end(e);
+      const page_t lo = k > window.first ? k : window.first;
+      const page_t hi = e_end < window.last ? e_end : window.last;
+      if (!is_bitmap(e)) {
+        if (!runs.feed_run(page_range{lo, hi}, emit)) return false;
+        continue;
+      }
+      const std::uint64_t a = lo - k, b = hi - k;
+      for (std::uint64_t w = detail::word_of(a); w <= detail::word_of(b); ++w) {
+        const word_t bits = e.u.bits[w] & detail::word_mask(w, a, b);
+        if (bits != 0 && !runs.feed(k + detail::first_bit_of_word(w), bits, emit)) return false;
+      }
+    }
+    return runs.finish(emit);
+  }
+
+  // ---- representation, for tests and studies ------------------------------------------
+
+  /// Bitmap entries (partly granted chunks), each holding one block.
+  [[nodiscard]] std::size_t bitmap_count() const noexcept { return bitmaps_; }
+  /// Range entries (maximal spans of full chunks).
+  [[nodiscard]] std::size_t range_entry_count() const noexcept { return ranges_; }
+  /// Spare bitmap blocks held for revokes (0 or 1).
+  [[nodiscard]] std::size_t spare_bitmaps() const noexcept { return spare_ != nullptr ? 1u : 0u; }
+  /// Bytes of the index alone (nodes and their reserve).
+  [[nodiscard]] std::size_t index_bytes() const noexcept { return tree_.memory_bytes(); }
+  [[nodiscard]] std::size_t index_height() const noexcept { return tree_.height(); }
+  /// False after a revoke could not refill the spare block or the index reserve: a
+  /// later revoke cutting a full chunk may then have to revoke extra pages.
+  [[nodiscard]] bool revoke_reserve_full() const noexcept {
+    return (ranges_ == 0 || spare_ != nullptr) && !tree_.reserve_short();
+  }
+
+  /// Every invariant: the index's; range entries chunk aligned, maximal and not
+  /// touching each other; bitmap entries neither empty nor full, with the right
+  /// popcount; the cached page, run, range and bitmap counts; the spare block held
+  /// only while range entries exist. O(entries + bitmap words).
+  [[nodiscard]] bool check_invariants() const noexcept {
+    if (!tree_.check_invariants()) return false;
+    std::uint64_t pages = 0, starts = 0;
+    std::size_t ranges = 0, bitmaps = 0;
+    bool have_prev = false, prev_range = false, prev_last_set = false;
+    page_t prev_end = 0;
+    for (cursor c = tree_.first(); c; c = tree_.next(c)) {
+      const entry& e = tree_[c];
+      const page_t k = key(e);
+      if (k > max_page || (have_prev && k <= prev_end)) return false;
+      const bool below = have_prev && prev_end + 1 == k && prev_last_set;
+      if (!is_bitmap(e)) {
+        const page_t l = e.u.last;
+        if (l < k || l > max_page || (l & low_bits) != low_bits) return false;
+        if (have_prev && prev_range && prev_end + 1 == k) return false;
+        ++ranges;
+        pages += l - k + 1;
+        if (!below) ++starts;
+      } else {
+        if (e.u.bits == nullptr) return false;
+        if (count_set(e.u.bits, 0, low_bits) != popcount(e)) return false;
+        ++bitmaps;
+        pages += popcount(e);
+        starts += detail::count_run_starts(e.u.bits, 0, low_bits);
+        if (below && (e.u.bits[0] & 1u) != 0) --starts;
+      }
+      have_prev = true;
+      prev_range = !is_bitmap(e);
+      prev_end = end(e);
+      prev_last_set = last_page_set(e);
+    }
+    if (pages != pages_ || starts != runs_ || ranges != ranges_ || bitmaps != bitmaps_) return false;
+    if (ranges_ == 0 && spare_ != nullptr) return false;
+    return true;
+  }
+
+ private:
+  struct no_visitor {
+    void operator()(page_range) const noexcept {}
+  };
+  template <class F>
+  static constexpr bool reports = !std::is_same_v<std::remove_cvref_t<F>, no_visitor>;
+
+  /// How the full span S of a grant gets its index entry.
+  enum class source : std::uint8_t {
+    insert,  // a new entry
+    same,    // the old entry with S's first page as key is overwritten
+    lowered  // the first old entry inside S is overwritten and its key lowered
+  };
+
+  /// What a grant of r will do, computed before anything changes. The partly
+  /// granted chunks after it are the head chunk (k0b) and the tail chunk (k1b);
+  /// every chunk between them is full, and the full chunks form the span S, joined
+  /// with the range entries around it. Old entries keyed in [w_lo, w_hi] are
+  /// replaced by B0 (head bitmap), S and B1 (tail bitmap).
+  struct grant_plan {
+    page_t k0b, k1b;
+    page_t s_first, s_last;
+    page_t s_key;  // the lowered entry's old key
+    page_t w_lo, w_hi;
+    std::uint64_t pc0, pc1;  // pages granted in the head/tail chunk after; 0: no bitmap entry
+    std::uint64_t added, starts_before, starts_after;
+    bool b0_old, b1_old;  // that bitmap exists and is edited in place
+    bool has_s;
+    source s_how;
+  };
+
+  /// What a revoke of r will do. Old entries keyed in [w_lo, w_hi] (every entry
+  /// overlapping r) are replaced by: the left part of a range entry cut by r (RL,
+  /// keeps its key), the head and tail chunk bitmaps (B0, B1), and the right part
+  /// of a range entry cut by r (RR, a new entry).
+  struct revoke_plan {
+    page_range r;
+    page_t k0b, k1b;
+    page_t w_lo, w_hi;
+    page_t l_last;
+    page_t r_first, r_last;
+    std::uint64_t pc0, pc1;  // pages left in the head/tail chunk; 0: no bitmap entry
+    std::uint64_t removed, starts_before, starts_after;
+    bool has_l, has_r;
+    bool b0_fresh, b1_fresh;  // that chunk was full: a block must be found for it
+    bool b0_same, b1_same;    // an old entry has that chunk's first page as key
+  };
+
+  // ---- entries ------------------------------------------------------------------------
+
+  [[nodiscard]] static constexpr page_t chunk_of(page_t p) noexcept { return p & ~low_bits; }
+  [[nodiscard]] static constexpr bool is_bitmap(const entry& e) noexcept { return (e.tag & low_bits) != 0; }
+  [[nodiscard]] static constexpr page_t key(const entry& e) noexcept { return e.tag & ~low_bits; }
+  [[nodiscard]] static constexpr std::uint64_t popcount(const entry& e) noexcept { return e.tag & low_bits; }
+  [[nodiscard]] static constexpr page_t end(const entry& e) noexcept {
+    return is_bitmap(e) ? key(e) + low_bits : e.u.last;
+  }
+  [[nodiscard]] static bool last_page_set(const entry& e) noexcept {
+    return !is_bitmap(e) || (e.u.bits[chunk_words - 1] >> 63) != 0;
+  }
+  [[nodiscard]] static entry make_range(page_t first, page_t last) noexcept {
+    entry e{};
+    e.tag = first;
+    e.u.last = last;
+    return e;
+  }
+  [[nodiscard]] static entry make_bitmap(page_t base, std::uint64_t pc, word_t* bits) noexcept {
+    PMEMPERM_ASSERT(pc != 0 && pc < ChunkPages && chunk_of(base) == base);
+    entry e{};
+    e.tag = base | pc;
+    e.u.bits = bits;
+    return e;
+  }
+
+  // ---- bit spans inside one chunk (offsets a <= b < ChunkPages) ---------------------
+
+  [[nodiscard]] static bool test(const word_t* bits, std::uint64_t i) noexcept {
+    return ((bits[detail::word_of(i)] >> detail::bit_of(i)) & 1u) != 0;
+  }
+  [[nodiscard]] static std::uint64_t count_set(const word_t* bits, std::uint64_t a, std::uint64_t b) noexcept {
+    std::uint64_t n = 0;
+    for (std::uint64_t w = detail::word_of(a); w <= detail::word_of(b); ++w)
+      n += detail::popcount64(bits[w] & detail::word_mask(w, a, b));
+    return n;
+  }
+  [[nodiscard]] static bool all_set(const word_t* bits, std::uint64_t a, std::uint64_t b) noexcept {
+    for (std::uint64_t w = detail::word_of(a); w <= detail::word_of(b); ++w) {
+      const word_t m = detail::word_mask(w, a, b);
+      if ((bits[w] & m) != m) return false;
+    }
+    return true;
+  }
+  [[nodiscard]] static bool any_set(const word_t* bits, std::uint64_t a, std::uint64_t b) noexcept {
+    for (std::uint64_t w = detail::word_of(a); w <= detail::word_of(b); ++w)
+      if ((bits[w] & detail::word_mask(w, a, b)) != 0) return true;
+    return false;
+  }
+  static void fill_span(word_t* bits, std::uint64_t a, std::uint64_t b, bool set) noexcept {
+    for (std::uint64_t w = detail::word_of(a); w <= detail::word_of(b); ++w) {
+      const word_t m = detail::word_mask(w, a, b);
+      bits[w] = set ? (bits[w] | m) : (bits[w] & ~m);
+    }
+  }
+
+  // ---- memory -------------------------------------------------------------------------
+
+  [[nodiscard]] Alloc& alloc() noexcept { return tree_.allocator(); }
+  [[nodiscard]] word_t* alloc_block() noexcept {
+    return static_cast<word_t*>(alloc().allocate(bitmap_bytes, bitmap_align));
+  }
+  void free_block(word_t* b) noexcept { alloc().deallocate(b, bitmap_bytes, bitmap_align); }
+  void release_blocks() noexcept {
+    for (cursor c = tree_.first(); c; c = tree_.next(c))
+      if (is_bitmap(tree_[c])) free_block(tree_[c].u.bits);
+    if (spare_ != nullptr) free_block(spare_);
+    spare_ = nullptr;
+  }
+  /// Ends every change: the spare block exists exactly while range entries do (a
+  /// refused refill leaves it missing until a later operation succeeds).
+  void settle_spare() noexcept {
+    if (ranges_ == 0) {
+      if (spare_ != nullptr) free_block(spare_);
+      spare_ = nullptr;
+    } else if (spare_ == nullptr) {
+      spare_ = alloc_block();
+    }
+  }
+
+  // ---- lookups ------------------------------------------------------------------------
+
+  /// The entry holding page p, if any.
+  [[nodiscard]] cursor covering(page_t p) const noexcept {
+    const cursor c = tree_.find_last_le(p);
+    return c && end(tree_[c]) >= p ? c : cursor{};
+  }
+  /// The first entry that ends at or after p.
+  [[nodiscard]] cursor first_ending_at_or_after(page_t p) const noexcept {
+    const cursor c = tree_.find_last_le(p);
+    if (!c) return tree_.first();
+    return end(tree_[c]) >= p ? c : tree_.next(c);
+  }
+  /// Pages of r that are granted. O(log n + entries overlapping r + words of the
+  /// at most two bitmaps r cuts).
+  [[nodiscard]] std::uint64_t granted_in(page_range r) const noexcept {
+    std::uint64_t n = 0;
+    for (cursor c = first_ending_at_or_after(r.first); c; c = tree_.next(c)) {
+      const entry& e = tree_[c];
+      const page_t k = key(e);
+      if (k > r.last) break;
+      const page_t e_end = end(e);
+      const page_t lo = k > r.first ? k : r.first;
+      const page_t hi = e_end < r.last ? e_end : r.last;
+      if (!is_bitmap(e))
+        n += hi - lo + 1;
+      else if (lo == k && hi == e_end)
+        n += popcount(e);
+      else
+        n += count_set(e.u.bits, lo - k, hi - k);
+    }
+    return n;
+  }
+  /// Run starts in [lo, hi]: granted pages whose predecessor is not granted. The
+  /// edit of a range changes run starts only inside it and just after it.
+  [[nodiscard]] std::uint64_t starts_in(page_t lo, page_t hi) const noexcept {
+    std::uint64_t n = 0;
+    bool have_prev = false, prev_last_set = false;
+    page_t prev_end = 0;
+    for (cursor c = first_ending_at_or_after(lo); c; c = tree_.next(c)) {
+      const entry& e = tree_[c];
+      const page_t k = key(e);
+      if (k > hi) break;
+      const bool below = have_prev ? prev_end + 1 == k && prev_last_set : k > 0 && contains(k - 1);
+      const page_t e_end = end(e);
+      const page_t a = k > lo ? k : lo;
+      const page_t b = e_end < hi ? e_end : hi;
+      if (!is_bitmap(e)) {
+        if (a == k && !below) ++n;
+      } else {
+        n += detail::count_run_starts(e.u.bits, a - k, b - k);
+        if (a == k && below && (e.u.bits[0] & 1u) != 0) --n;
+      }
+      have_prev = true;
+      prev_end = e_end;
+      prev_last_set = last_page_set(e);
+    }
+    return n;
+  }
+
+  // ---- grant ----------------------------------------------------------------------------
+
+  /// The head or tail chunk [kb, kb + ChunkPages) that r covers only in [a, b]:
+  /// whether it is full after the grant, else its popcount after and whether its
+  /// bitmap already exists.
+  [[nodiscard]] bool full_after_grant(page_t kb, page_t a, page_t b, std::uint64_t& pc, bool& old) const noexcept {
+    pc = 0;
+    old = false;
+    const cursor c = covering(kb);
+    if (!c) {
+      pc = b - a + 1;
+      return false;
+    }
+    const entry& e = tree_[c];
+    if (!is_bitmap(e)) return true;
+    const std::uint64_t after = popcount(e) + (b - a + 1) - count_set(e.u.bits, a - kb, b - kb);
+    if (after == ChunkPages) return true;
+    pc = after;
+    old = true;
+    return false;
+  }
+
+  [[nodiscard]] grant_plan plan_grant(page_range r, std::uint64_t added) const noexcept {
+    grant_plan p{};
+    p.added = added;
+    p.k0b = chunk_of(r.first);
+    p.k1b = chunk_of(r.last);
+    const page_t k0e = p.k0b + low_bits, k1e = p.k1b + low_bits;
+    bool full0 = true, full1 = true;
+    if (r.first != p.k0b || r.last < k0e)
+      full0 = full_after_grant(p.k0b, r.first, r.last < k0e ? r.last : k0e, p.pc0, p.b0_old);
+    if (p.k1b != p.k0b && r.last != k1e) full1 = full_after_grant(p.k1b, p.k1b, r.last, p.pc1, p.b1_old);
+
+    page_t s_lo = 0, s_hi = 0;
+    if (p.k0b == p.k1b) {
+      p.has_s = full0;
+      s_lo = p.k0b;
+      s_hi = k0e;
+    } else {
+      s_lo = full0 ? p.k0b : p.k0b + ChunkPages;
+      s_hi = full1 ? k1e : p.k1b - 1;
+      p.has_s = s_lo <= s_hi;
+    }
+    p.w_lo = p.k0b;
+    p.w_hi = r.last;
+    if (p.has_s) {
+      // Join the range entries that touch or overlap S.
+      if (s_lo > 0) {
+        const cursor c = tree_.find_last_le(s_lo - 1);
+        if (c && !is_bitmap(tree_[c]) && tree_[c].u.last >= s_lo - 1) s_lo = key(tree_[c]);
+      }
+      if (s_hi < max_page) {
+        const cursor c = tree_.find_last_le(s_hi + 1);
+        if (c && !is_bitmap(tree_[c]) && tree_[c].u.last > s_hi) s_hi = tree_[c].u.last;
+      }
+      p.s_first = s_lo;
+      p.s_last = s_hi;
+      if (s_lo < p.w_lo) p.w_lo = s_lo;
+      if (s_hi > p.w_hi) p.w_hi = s_hi;
+      const cursor c = tree_.find_last_le(s_lo);
+      if (c && key(tree_[c]) == s_lo) {
+        p.s_how = source::same;
+      } else {
+        const cursor d = c ? tree_.next(c) : tree_.first();
+        if (d && key(tree_[d]) <= s_hi) {
+          p.s_how = source::lowered;
+          p.s_key = key(tree_[d]);
+        } else {
+          p.s_how = source::insert;
+        }
+      }
+    }
+    p.starts_before = starts_in(r.first, r.last < max_page ? r.last + 1 : r.last);
+    p.starts_after = r.first > 0 && contains(r.first - 1) ? 0 : 1;
+    return p;
+  }
+
+  template <class F>
+  void commit_grant(const grant_plan& p, page_range r, word_t* b0, word_t* b1, F& on_added) noexcept {
+    // 1. Walk the old entries: report the pages r adds, edit the bitmaps that stay,
+    //    free the ones that become part of S.
+    auto emit = [&on_added](page_range x) noexcept {
+      on_added(x);
+      return true;
+    };
+    detail::run_builder runs;
+    std::size_t old_ranges = 0, old_bitmaps = 0;
+    page_t pos = r.first;
+    for (cursor c = tree_.lower_bound(p.w_lo); c; c = tree_.next(c)) {
+      const entry& e = tree_[c];
+      const page_t k = key(e);
+      if (k > p.w_hi) break;
+      if constexpr (reports<F>) {
+        if (k > pos && pos <= r.last) (void)runs.feed_run(page_range{pos, k - 1 < r.last ? k - 1 : r.last}, emit);
+      }
+      const page_t e_end = end(e);
+      if (!is_bitmap(e)) {
+        ++old_ranges;
+      } else {
+        ++old_bitmaps;
+        const bool keep = (p.pc0 != 0 && k == p.k0b) || (p.pc1 != 0 && k == p.k1b);
+        if ((keep || reports<F>) && k <= r.last && e_end >= r.first) {
+          const std::uint64_t a = (k > r.first ? k : r.first) - k;
+          const std::uint64_t b = (e_end < r.last ? e_end : r.last) - k;
+          for (std::uint64_t w = detail::word_of(a); w <= detail::word_of(b); ++w) {
+            const word_t m = detail::word_mask(w, a, b);
+            if constexpr (reports<F>) {
+              const word_t changed = m & ~e.u.bits[w];
+              if (changed != 0) (void)runs.feed(k + detail::first_bit_of_word(w), changed, emit);
+            }
+            if (keep) e.u.bits[w] |= m;
+          }
+        }
+        if (!keep) free_block(e.u.bits);
+      }
+      if (e_end >= pos) pos = e_end + 1;
+    }
+    if constexpr (reports<F>) {
+      if (pos <= r.last) (void)runs.feed_run(page_range{pos, r.last}, emit);
+      (void)runs.finish(emit);
+    }
+    // 2. New bitmaps.
+    if (b0 != nullptr) {
+      std::memset(b0, 0, bitmap_bytes);
+      fill_span(b0, r.first - p.k0b, (r.last < p.k0b + low_bits ? r.last : p.k0b + low_bits) - p.k0b, true);
+    }
+    if (b1 != nullptr) {
+      std::memset(b1, 0, bitmap_bytes);
+      fill_span(b1, 0, r.last - p.k1b, true);
+    }
+    // 3. The index: entries edited in place first, then inserts (prepared on this
+    //    very tree), then the erase of everything else in the window.
+    if (p.b0_old) tree_[tree_.find_last_le(p.k0b)].tag = p.k0b | p.pc0;
+    if (p.b1_old) tree_[tree_.find_last_le(p.k1b)].tag = p.k1b | p.pc1;
+    const entry s = make_range(p.s_first, p.s_last);
+    if (p.has_s && p.s_how == source::same) {
+      tree_[tree_.find_last_le(p.s_first)] = s;
+    } else if (p.has_s && p.s_how == source::lowered) {
+      const cursor c = tree_.find_last_le(p.s_key);
+      tree_[c] = s;
+      tree_.key_lowered(c);
+    }
+    if (b0 != nullptr) tree_.insert(make_bitmap(p.k0b, p.pc0, b0));
+    if (p.has_s && p.s_how == source::insert) tree_.insert(s);
+    if (b1 != nullptr) tree_.insert(make_bitmap(p.k1b, p.pc1, b1));
+    page_t keep[3];
+    std::size_t n = 0;
+    if (p.pc0 != 0) keep[n++] = p.k0b;
+    if (p.has_s) keep[n++] = p.s_first;
+    if (p.pc1 != 0) keep[n++] = p.k1b;
+    erase_window(p.w_lo, p.w_hi, keep, n);
+
+    pages_ += p.added;
+    runs_ = runs_ - static_cast<std::size_t>(p.starts_before) + static_cast<std::size_t>(p.starts_after);
+    ranges_ = ranges_ - old_ranges + (p.has_s ? 1u : 0u);
+    bitmaps_ = bitmaps_ - old_bitmaps + (p.pc0 != 0 ? 1u : 0u) + (p.pc1 != 0 ? 1u : 0u);
+    tree_.settle();
+    settle_spare();
+  }
+
+  // ---- revoke ---------------------------------------------------------------------------
+
+  /// The head or tail chunk [kb, kb + ChunkPages) that r covers only in [a, b]: its
+  /// popcount after the revoke (0 if it ends empty or was absent), whether it was
+  /// full (then its bitmap must be made), and whether an old entry starts at kb.
+  void after_revoke(page_t kb, page_t a, page_t b, std::uint64_t& pc, bool& fresh, bool& same) const noexcept {
+    pc = 0;
+    fresh = false;
+    same = false;
+    const cursor c = covering(kb);
+    if (!c) return;
+    const entry& e = tree_[c];
+    same = key(e) == kb;
+    if (!is_bitmap(e)) {
+      pc = ChunkPages - (b - a + 1);
+      fresh = true;
+    } else {
+      pc = popcount(e) - count_set(e.u.bits, a - kb, b - kb);
+    }
+  }
+
+  /// Fills p for revoking r; false when no page of r is granted.
+  [[nodiscard]] bool plan_revoke(page_range r, revoke_plan& p) const noexcept {
+    p = revoke_plan{};
+    p.r = r;
+    const cursor first = first_ending_at_or_after(r.first);
+    if (!first || key(tree_[first]) > r.last) return false;
+    const cursor last = tree_.find_last_le(r.last);
+    const entry head = tree_[first];
+    const entry tail = tree_[last];
+    p.removed = granted_in(r);
+    if (p.removed == 0) return false;
+    p.w_lo = key(head);
+    p.w_hi = key(tail);
+    p.k0b = chunk_of(r.first);
+    p.k1b = chunk_of(r.last);
+    const page_t k0e = p.k0b + low_bits, k1e = p.k1b + low_bits;
+    if (r.first != p.k0b || r.last < k0e)
+      after_revoke(p.k0b, r.first, r.last < k0e ? r.last : k0e, p.pc0, p.b0_fresh, p.b0_same);
+    if (p.k1b != p.k0b && r.last != k1e) after_revoke(p.k1b, p.k1b, r.last, p.pc1, p.b1_fresh, p.b1_same);
+    if (!is_bitmap(head) && key(head) < p.k0b) {
+      p.has_l = true;
+      p.l_last = p.k0b - 1;
+    }
+    if (!is_bitmap(tail) && tail.u.last > k1e) {
+      p.has_r = true;
+      p.r_first = k1e + 1;
+      p.r_last = tail.u.last;
+    }
+    p.starts_before = starts_in(r.first, r.last < max_page ? r.last + 1 : r.last);
+    p.starts_after = r.last < max_page && contains(r.last + 1) ? 1 : 0;
+    return true;
+  }
+
+  /// Finds what the exact revoke needs: blocks for cut full chunks (the spare, then
+  /// the allocator) and room for its index inserts. All or nothing.
+  [[nodiscard]] bool acquire_exact(const revoke_plan& p, word_t*& b0, word_t*& b1) noexcept {
+    word_t* got[2] = {nullptr, nullptr};
+    const std::size_t need = (p.b0_fresh ? 1u : 0u) + (p.b1_fresh ? 1u : 0u);
+    bool took_spare = false;
+    auto give_back = [&]() noexcept {
+      for (std::size_t i = 0; i < need; ++i) {
+        if (got[i] == nullptr) continue;
+        if (got[i] == spare_ && took_spare) continue;
+        free_block(got[i]);
+      }
+    };
+    for (std::size_t i = 0; i < need; ++i) {
+      if (!took_spare && spare_ != nullptr) {
+        got[i] = spare_;
+        took_spare = true;
+      } else if ((got[i] = alloc_block()) == nullptr) {
+        give_back();
+        return false;
+      }
+    }
+    page_t keys[3];
+    std::size_t n = 0;
+    if (p.pc0 != 0 && !p.b0_same) keys[n++] = p.k0b;
+    if (p.pc1 != 0 && !p.b1_same) keys[n++] = p.k1b;
+    if (p.has_r) keys[n++] = p.r_first;
+    if (n != 0 && tree_.prepare_inserts(keys, n) != errc::ok && !(n == 1 && tree_.insert_ready(keys[0]))) {
+      give_back();
+      return false;
+    }
+    if (took_spare) spare_ = nullptr;
+    std::size_t i = 0;
+    if (p.b0_fresh) b0 = got[i++];
+    if (p.b1_fresh) b1 = got[i];
+    return true;
+  }
+
+  template <class F>
+  void commit_revoke(const revoke_plan& p, word_t* b0, word_t* b1, F& on_removed) noexcept {
+    const page_range r = p.r;
+    const page_t k0e = p.k0b + low_bits;
+    // 1. Walk the old entries: report the pages removed, edit the bitmaps that
+    //    stay, free the ones that end empty.
+    auto emit = [&on_removed](page_range x) noexcept {
+      on_removed(x);
+      return true;
+    };
+    detail::run_builder runs;
+    std::size_t old_ranges = 0, old_bitmaps = 0;
+    for (cursor c = tree_.lower_bound(p.w_lo); c; c = tree_.next(c)) {
+      const entry& e = tree_[c];
+      const page_t k = key(e);
+      if (k > p.w_hi) break;
+      const page_t e_end = end(e);
+      const page_t lo = k > r.first ? k : r.first;
+      const page_t hi = e_end < r.last ? e_end : r.last;
+      if (!is_bitmap(e)) {
+        ++old_ranges;
+        if constexpr (reports<F>) (void)runs.feed_run(page_range{lo, hi}, emit);
+        continue;
+      }
+      ++old_bitmaps;
+      const bool keep = (p.pc0 != 0 && k == p.k0b) || (p.pc1 != 0 && k == p.k1b);
+      if (keep || reports<F>) {
+        const std::uint64_t a = lo - k, b = hi - k;
+        for (std::uint64_t w = detail::word_of(a); w <= detail::word_of(b); ++w) {
+          const word_t m = detail::word_mask(w, a, b);
+          if constexpr (reports<F>) {
+            const word_t changed = m & e.u.bits[w];
+            if (changed != 0) (void)runs.feed(k + detail::first_bit_of_word(w), changed, emit);
+          }
+          if (keep) e.u.bits[w] &= ~m;
+        }
+      }
+      if (!keep) free_block(e.u.bits);
+    }
+    if constexpr (reports<F>) (void)runs.finish(emit);
+    // 2. Bitmaps for cut full chunks.
+    if (b0 != nullptr) {
+      std::memset(b0, 0xff, bitmap_bytes);
+      fill_span(b0, r.first - p.k0b, (r.last < k0e ? r.last : k0e) - p.k0b, false);
+    }
+    if (b1 != nullptr) {
+      std::memset(b1, 0xff, bitmap_bytes);
+      fill_span(b1, 0, r.last - p.k1b, false);
+    }
+    // 3. The index: in place, inserts, erase (as in a grant).
+    if (p.has_l) tree_[tree_.find_last_le(p.w_lo)].u.last = p.l_last;
+    if (p.pc0 != 0 && p.b0_same) {
+      entry& e = tree_[tree_.find_last_le(p.k0b)];
+      e = make_bitmap(p.k0b, p.pc0, b0 != nullptr ? b0 : e.u.bits);
+    }
+    if (p.pc1 != 0 && p.b1_same) {
+      entry& e = tree_[tree_.find_last_le(p.k1b)];
+      e = make_bitmap(p.k1b, p.pc1, b1 != nullptr ? b1 : e.u.bits);
+    }
+    if (p.pc0 != 0 && !p.b0_same) tree_.insert(make_bitmap(p.k0b, p.pc0, b0));
+    if (p.pc1 != 0 && !p.b1_same) tree_.insert(make_bitmap(p.k1b, p.pc1, b1));
+    if (p.has_r) tree_.insert(make_range(p.r_first, p.r_last));
+    page_t keep[3];
+    std::size_t n = 0;
+    if (p.has_l) keep[n++] = p.w_lo;
+    if (p.pc0 != 0) keep[n++] = p.k0b;
+    if (p.pc1 != 0) keep[n++] = p.k1b;
+    erase_window(p.w_lo, p.w_hi, keep, n);
+
+    pages_ -= p.removed;
+    runs_ = runs_ - static_cast<std::size_t>(p.starts_before) + static_cast<std::size_t>(p.starts_after);
+    ranges_ = ranges_ - old_ranges + (p.has_l ? 1u : 0u) + (p.has_r ? 1u : 0u);
+    bitmaps_ = bitmaps_ - old_bitmaps + (p.pc0 != 0 ? 1u : 0u) + (p.pc1 != 0 ? 1u : 0u);
+    tree_.settle();
+    settle_spare();
+  }
+
+  /// Erases every entry keyed in [lo, hi] except the `n` keys in keep, a leaf's
+  /// run at a time.
+  void erase_window(page_t lo, page_t hi, const page_t* keep, std::size_t n) noexcept {
+    auto kept = [keep, n](page_t k) noexcept {
+      for (std::size_t i = 0; i < n; ++i)
+        if (keep[i] == k) return true;
+      return false;
+    };
+    page_t from = lo;
+    for (;;) {
+      cursor c = tree_.lower_bound(from);
+      while (c && key(tree_[c]) <= hi && kept(key(tree_[c]))) c = tree_.next(c);
+      if (!c || key(tree_[c]) > hi) return;
+      const std::size_t run = index::run_in_leaf(c);
+      std::size_t k = 1;
+      page_t last_key = key(tree_[c]);
+      for (cursor d = c; k < run; ++k) {
+        ++d.slot;
+        const page_t dk = key(tree_[d]);
+        if (dk > hi || kept(dk)) break;
+        last_key = dk;
+      }
+      tree_.erase(c, k);
+      if (last_key >= hi) return;
+      from = last_key + 1;
+    }
+  }
+
+  index tree_;
+  word_t* spare_ = nullptr;  // the revoke reserve: one block, while range entries exist
+  std::uint64_t pages_ = 0;
+  std::size_t runs_ = 0;
+  std::size_t ranges_ = 0;
+  std::size_t bitmaps_ = 0;
+};
+
+static_assert(page_set<chunked_bitmap<>>);
+
+}  // namespace pmemperm
