@@ -60,6 +60,7 @@ enum class [[nodiscard]] errc : std::uint8_t {
   revoked_extra,      ///< the revoke succeeded but more pages than asked were revoked (reported to the visitor)
   conflict,           ///< another domain holds a page of an exclusive request; nothing changed
   no_such_domain,     ///< the domain does not exist
+  not_held,           ///< a transfer's source does not hold every page of the range; nothing changed
 };
 
 /// A short, static, human-readable name for an error code (for logs and tests).
@@ -73,6 +74,7 @@ enum class [[nodiscard]] errc : std::uint8_t {
     case errc::revoked_extra: return "revoked_extra";
     case errc::conflict: return "conflict";
     case errc::no_such_domain: return "no_such_domain";
+    case errc::not_held: return "not_held";
   }
   return "unknown";
 }

@@ -1,0 +1,434 @@
+// pmemperm/permission_map.hpp — which host pages each domain may access.
+//
+// permission_map<Set, Domain, Alloc> keeps one page set per live domain, found in an
+// ordered index of domain ids (detail/btree.hpp): O(log domains) to reach a domain,
+// then the set's own cost. All memory comes from the map's allocator: each domain's
+// set is given a metering allocator over it (domain_allocator), which counts that
+// domain's bytes exactly and enforces its budget, so `Set` is stored with its
+// allocator replaced (set_type; a set without an allocator, like capped_page, is
+// stored as it is).
+//
+// Failure behaviour:
+//  - permit, permit_all, permit_exclusive, transfer and set_budget either succeed or
+//    change nothing at all (the strong guarantee), and a failed call never creates a
+//    domain. A permit that needs more bytes than the domain's budget allows returns
+//    budget_exceeded.
+//  - deny never fails for memory or budget: the budget is not enforced while
+//    denying (a set may need its revoke reserve back), and the sets' revoke rule
+//    holds: afterwards no page of the range is accessible to the domain. A backend
+//    that must revoke more (capped_page) makes deny return revoked_extra.
+//  - Invalid ranges return invalid_range; unknown domains no_such_domain where an
+//    answer needs one (permitted() on an unknown domain is simply false).
+//
+// Holder queries (for_each_holder, the conflict check of permit_exclusive) visit the
+// live domains: O(domains x log n). Not internally synchronised: see
+// <pmemperm/synchronized.hpp> for a reader/writer wrapper.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <span>
+#include <type_traits>
+
+#include "allocator.hpp"
+#include "detail/btree.hpp"
+#include "page_set.hpp"
+#include "types.hpp"
+
+namespace pmemperm {
+
+/// Bytes one domain holds and may hold. Lives in the map's per-domain record.
+struct domain_meter {
+  std::size_t bytes = 0;
+  std::size_t budget = SIZE_MAX;
+  bool enforce = false;             ///< refuse allocations past the budget (while permitting)
+  bool refused_for_budget = false;  ///< an allocation was refused because of the budget
+};
+
+/// The allocator a permission_map gives each domain's set: forwards to the map's
+/// allocator (a copy kept in the domain's record) and meters the domain's bytes.
+template <byte_allocator Upstream>
+class domain_allocator {
+ public:
+  domain_allocator(Upstream* up, domain_meter* m) noexcept : up_(up), meter_(m) {}
+
+  [[nodiscard]] void* allocate(std::size_t bytes, std::size_t align) noexcept {
+    if (meter_->enforce && (meter_->bytes > meter_->budget || bytes > meter_->budget - meter_->bytes)) {
+      meter_->refused_for_budget = true;
+      return nullptr;
+    }
+    void* p = up_->allocate(bytes, align);
+    if (p != nullptr) meter_->bytes += bytes;
+    return p;
+  }
+  void deallocate(void* p, std::size_t bytes, std::size_t align) noexcept {
+    meter_->bytes -= bytes;
+    up_->deallocate(p, bytes, align);
+  }
+
+ private:
+  Upstream* up_;
+  domain_meter* meter_;
+};
+
+namespace detail {
+
+/// Set with its allocator replaced by A, for sets that take one.
+template <class Set, class A>
+struct rebind_set {
+  using type = Set;
+  static constexpr bool metered = false;
+};
+template <template <byte_allocator> class B, byte_allocator Old, class A>
+struct rebind_set<B<Old>, A> {
+  using type = B<A>;
+  static constexpr bool metered = true;
+};
+template <template <byte_allocator, page_t> class B, byte_allocator Old, page_t N, class A>
+struct rebind_set<B<Old, N>, A> {
+  using type = B<A, N>;
+  static constexpr bool metered = true;
+};
+
+}  // namespace detail
+
+template <page_set Set, std::unsigned_integral Domain = std::uint16_t, byte_allocator Alloc = new_allocator>
+class permission_map {
+  static_assert(std::is_copy_constructible_v<Alloc>, "each domain keeps a copy of the map's allocator");
+  using rebound = detail::rebind_set<Set, domain_allocator<Alloc>>;
+
+ public:
+  /// The type each domain's set is stored as.
+  using set_type = typename rebound::type;
+  using domain_type = Domain;
+  static_assert(page_set<set_type>);
+
+  permission_map() noexcept
+    requires std::is_default_constructible_v<Alloc>
+  = default;
+  explicit permission_map(Alloc a) noexcept : alloc_(a), index_(static_cast<Alloc&&>(a)) {}
+  permission_map(const permission_map&) = delete;
+  permission_map& operator=(const permission_map&) = delete;
+  permission_map(permission_map&& o) noexcept
+      : alloc_(static_cast<Alloc&&>(o.alloc_)), index_(static_cast<index&&>(o.index_)), records_(o.records_) {
+    o.records_ = 0;
+  }
+  permission_map& operator=(permission_map&& o) noexcept {
+    if (this != &o) {
+      destroy_all();
+      alloc_ = static_cast<Alloc&&>(o.alloc_);
+      index_ = static_cast<index&&>(o.index_);
+      records_ = o.records_;
+      o.records_ = 0;
+    }
+    return *this;
+  }
+  ~permission_map() { destroy_all(); }
+
+  // ---- per domain ---------------------------------------------------------------------
+
+  [[nodiscard]] errc permit(Domain d, page_range r) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    bool created = false;
+    record* rec = find_or_create(d, created);
+    if (rec == nullptr) return errc::out_of_memory;
+    const errc e = grant_metered(*rec, *rec->set, r);
+    if (e != errc::ok && created) destroy_record(d);
+    return e;
+  }
+
+  [[nodiscard]] errc deny(Domain d, page_range r) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    record* rec = lookup(d);
+    if (rec == nullptr) return errc::no_such_domain;
+    return rec->set->revoke(r);
+  }
+
+  /// Like deny, reporting each run of pages the domain lost (to unmap them).
+  template <class F>
+  [[nodiscard]] errc deny(Domain d, page_range r, F&& on_removed) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    record* rec = lookup(d);
+    if (rec == nullptr) return errc::no_such_domain;
+    return rec->set->revoke(r, on_removed);
+  }
+
+  [[nodiscard]] bool permitted(Domain d, page_t p) const noexcept {
+    const record* rec = lookup(d);
+    return rec != nullptr && rec->set->contains(p);
+  }
+  [[nodiscard]] bool permitted(Domain d, page_range r) const noexcept {
+    const record* rec = lookup(d);
+    return rec != nullptr && rec->set->contains_all(r);
+  }
+
+  [[nodiscard]] errc destroy(Domain d) noexcept {
+    if (lookup(d) == nullptr) return errc::no_such_domain;
+    destroy_record(d);
+    return errc::ok;
+  }
+
+  /// The domain's set, or nullptr if the domain does not exist.
+  [[nodiscard]] const set_type* find(Domain d) const noexcept {
+    const record* rec = lookup(d);
+    return rec != nullptr ? rec->set : nullptr;
+  }
+
+  /// Caps the bytes the domain's set may hold (creating the domain if needed).
+  /// budget_exceeded, changing nothing, if the set already holds more.
+  [[nodiscard]] errc set_budget(Domain d, std::size_t bytes) noexcept {
+    record* rec = lookup(d);
+    if (rec != nullptr) {
+      if (rec->set->memory_bytes() > bytes) return errc::budget_exceeded;
+      rec->meter[rec->current].budget = bytes;
+      rec->meter[1 - rec->current].budget = bytes;
+      return errc::ok;
+    }
+    bool created = false;
+    rec = find_or_create(d, created);
+    if (rec == nullptr) return errc::out_of_memory;
+    if (rec->set->memory_bytes() > bytes) {
+      destroy_record(d);
+      return errc::budget_exceeded;
+    }
+    rec->meter[0].budget = rec->meter[1].budget = bytes;
+    return errc::ok;
+  }
+
+  [[nodiscard]] std::size_t budget(Domain d) const noexcept {
+    const record* rec = lookup(d);
+    return rec != nullptr ? rec->meter[rec->current].budget : SIZE_MAX;
+  }
+
+  /// Bytes of the domain's set (0 for an unknown domain).
+  [[nodiscard]] std::size_t memory_bytes(Domain d) const noexcept {
+    const record* rec = lookup(d);
+    return rec != nullptr ? rec->set->memory_bytes() : 0;
+  }
+
+  /// Every byte the map holds: its index, the per-domain records and the sets.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    // A set without an allocator (capped_page) reports its own storage as its bytes.
+    const std::size_t per_domain = sizeof(record) + (rebound::metered ? sizeof(set_type) : 0);
+    std::size_t total = index_.memory_bytes() + records_ * per_domain;
+    for (auto c = index_.first(); c; c = index_.next(c)) total += as_record(index_[c])->set->memory_bytes();
+    return total;
+  }
+
+  [[nodiscard]] std::size_t domain_count() const noexcept { return index_.size(); }
+
+  /// Grants every range or none (strong guarantee, budget included). The ranges are
+  /// applied to a copy of the domain's set, which replaces it on success: O(n).
+  [[nodiscard]] errc permit_all(Domain d, std::span<const page_range> rs) noexcept {
+    for (const page_range& r : rs)
+      if (!r.valid()) return errc::invalid_range;
+    if (rs.empty()) return errc::ok;
+    if (rs.size() == 1) return permit(d, rs[0]);
+    bool created = false;
+    record* rec = find_or_create(d, created);
+    if (rec == nullptr) return errc::out_of_memory;
+    const unsigned spare = 1u - rec->current;
+    domain_meter& m = rec->meter[spare];
+    m.bytes = 0;
+    set_type* scratch = new_set(*rec, spare);
+    errc e = scratch != nullptr ? errc::ok : errc::out_of_memory;
+    if (e == errc::ok) e = assign_metered(m, *scratch, *rec->set);
+    for (std::size_t i = 0; e == errc::ok && i < rs.size(); ++i) e = grant_metered_with(m, *scratch, rs[i]);
+    if (e == errc::ok) {
+      delete_set(rec->set);
+      rec->set = scratch;
+      rec->current = spare;
+      return errc::ok;
+    }
+    if (scratch != nullptr) delete_set(scratch);
+    if (created) destroy_record(d);
+    return e;
+  }
+
+  /// Grants r only if no other domain may access any page of it (else conflict).
+  [[nodiscard]] errc permit_exclusive(Domain d, page_range r) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    for (auto c = index_.first(); c; c = index_.next(c)) {
+      const record* rec = as_record(index_[c]);
+      if (rec->id != d && rec->set->contains_any(r)) return errc::conflict;
+    }
+    return permit(d, r);
+  }
+
+  /// Moves r from one domain to another, atomically: `from` must hold all of r
+  /// (else not_held); afterwards `to` holds r and `from` none of it, or on failure
+  /// both are as before.
+  [[nodiscard]] errc transfer(Domain from, Domain to, page_range r) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    record* src = lookup(from);
+    if (src == nullptr) return errc::no_such_domain;
+    if (!src->set->contains_all(r)) return errc::not_held;
+    if (from == to) return errc::ok;
+    if (const errc e = permit(to, r); e != errc::ok) return e;
+    return src->set->revoke(r);
+  }
+
+  /// Calls f(Domain) -> bool for each domain that may access p, in ascending id
+  /// order; false stops early. Returns false if stopped.
+  template <class F>
+  [[nodiscard]] bool for_each_holder(page_t p, F&& f) const noexcept {
+    for (auto c = index_.first(); c; c = index_.next(c)) {
+      const record* rec = as_record(index_[c]);
+      if (rec->set->contains(p) && !static_cast<bool>(f(rec->id))) return false;
+    }
+    return true;
+  }
+
+  /// Calls f(Domain) -> bool for each live domain, ascending.
+  template <class F>
+  [[nodiscard]] bool for_each_domain(F&& f) const noexcept {
+    for (auto c = index_.first(); c; c = index_.next(c))
+      if (!static_cast<bool>(f(as_record(index_[c])->id))) return false;
+    return true;
+  }
+
+  /// Structural check for tests: index, per-domain metering, each set's invariants.
+  [[nodiscard]] bool check_invariants() const noexcept {
+    if (!index_.check_invariants()) return false;
+    std::size_t n = 0;
+    for (auto c = index_.first(); c; c = index_.next(c)) {
+      const record* rec = as_record(index_[c]);
+      if (static_cast<page_t>(rec->id) != index_[c].first) return false;
+      if constexpr (rebound::metered) {
+        if (rec->meter[rec->current].bytes != rec->set->memory_bytes()) return false;
+        if (rec->meter[1 - rec->current].bytes != 0) return false;
+      }
+      if constexpr (requires(const set_type& s) { s.check_invariants(); }) {
+        if (!rec->set->check_invariants()) return false;
+      }
+      ++n;
+    }
+    return n == records_;
+  }
+
+ private:
+  struct record {
+    domain_meter meter[2];  // the set's, and a spare for permit_all's copy
+    Alloc up;               // what the sets allocate from
+    set_type* set;
+    Domain id;
+    unsigned current;
+  };
+  struct entry {
+    page_t first;  // the domain id
+    std::uint64_t rec;
+  };
+  using index = detail::btree<entry, Alloc>;
+
+  static record* as_record(const entry& e) noexcept { return reinterpret_cast<record*>(e.rec); }
+
+  [[nodiscard]] record* lookup(Domain d) const noexcept {
+    const auto c = index_.find_last_le(static_cast<page_t>(d));
+    if (!c || index_[c].first != static_cast<page_t>(d)) return nullptr;
+    return as_record(index_[c]);
+  }
+
+  set_type* new_set(record& rec, unsigned which) noexcept {
+    void* p = alloc_.allocate(sizeof(set_type), alignof(set_type));
+    if (p == nullptr) return nullptr;
+    if constexpr (rebound::metered) {
+      return ::new (p) set_type(domain_allocator<Alloc>(&rec.up, &rec.meter[which]));
+    } else {
+      static_cast<void>(rec);
+      static_cast<void>(which);
+      return ::new (p) set_type();
+    }
+  }
+  void delete_set(set_type* s) noexcept {
+    s->~set_type();
+    alloc_.deallocate(s, sizeof(set_type), alignof(set_type));
+  }
+
+  /// The domain's record, created (with an empty set) if absent. nullptr: no memory.
+  record* find_or_create(Domain d, bool& created) noexcept {
+    created = false;
+    if (record* rec = lookup(d)) return rec;
+    if (index_.prepare_insert(static_cast<page_t>(d)) != errc::ok) return nullptr;
+    void* p = alloc_.allocate(sizeof(record), alignof(record));
+    if (p == nullptr) {
+      index_.settle();
+      return nullptr;
+    }
+    record* rec = ::new (p) record{{}, alloc_, nullptr, d, 0};
+    rec->set = new_set(*rec, 0);
+    if (rec->set == nullptr) {
+      rec->~record();
+      alloc_.deallocate(p, sizeof(record), alignof(record));
+      index_.settle();
+      return nullptr;
+    }
+    index_.insert(entry{static_cast<page_t>(d), reinterpret_cast<std::uint64_t>(rec)});
+    index_.settle();
+    ++records_;
+    created = true;
+    return rec;
+  }
+
+  void destroy_record(Domain d) noexcept {
+    const auto c = index_.find_last_le(static_cast<page_t>(d));
+    record* rec = as_record(index_[c]);
+    delete_set(rec->set);
+    rec->~record();
+    alloc_.deallocate(rec, sizeof(record), alignof(record));
+    index_.erase(c, 1);
+    index_.settle();
+    --records_;
+  }
+
+  void destroy_all() noexcept {
+    for (auto c = index_.first(); c; c = index_.next(c)) {
+      record* rec = as_record(index_[c]);
+      delete_set(rec->set);
+      rec->~record();
+      alloc_.deallocate(rec, sizeof(record), alignof(record));
+    }
+    index_.clear();
+    records_ = 0;
+  }
+
+  /// A grant with the domain's budget enforced: out_of_memory caused by the budget
+  /// becomes budget_exceeded.
+  errc grant_metered(record& rec, set_type& s, page_range r) noexcept {
+    return grant_metered_with(rec.meter[rec.current], s, r);
+  }
+  errc grant_metered_with(domain_meter& m, set_type& s, page_range r) noexcept {
+    if constexpr (!rebound::metered) {
+      // A fixed-size set holds what it holds; its budget can only be checked.
+      if (s.memory_bytes() > m.budget) return errc::budget_exceeded;
+      return s.grant(r);
+    } else {
+      m.enforce = true;
+      m.refused_for_budget = false;
+      errc e = s.grant(r);
+      m.enforce = false;
+      if (e == errc::out_of_memory && m.refused_for_budget) e = errc::budget_exceeded;
+      return e;
+    }
+  }
+  errc assign_metered(domain_meter& m, set_type& to, const set_type& from) noexcept {
+    if constexpr (!rebound::metered) {
+      static_cast<void>(m);
+      return to.assign(from);
+    } else {
+      m.enforce = true;
+      m.refused_for_budget = false;
+      errc e = to.assign(from);
+      m.enforce = false;
+      if (e == errc::out_of_memory && m.refused_for_budget) e = errc::budget_exceeded;
+      return e;
+    }
+  }
+
+  [[no_unique_address]] Alloc alloc_{};
+  index index_{};
+  std::size_t records_ = 0;
+};
+
+}  // namespace pmemperm
