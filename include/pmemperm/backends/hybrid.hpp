@@ -160,7 +160,10 @@ class hybrid {
 
   // ---- modification --------------------------------------------------------------------
 
-  [[nodiscard]] errc grant(page_range r) noexcept { return grant(r, [](page_range) noexcept {}); }
+  [[nodiscard]] errc grant(page_range r) noexcept {
+    no_visitor none;
+    return grant(r, none);
+  }
 
   template <class F>
   [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
@@ -256,7 +259,10 @@ class hybrid {
     return errc::ok;
   }
 
-  [[nodiscard]] errc revoke(page_range r) noexcept { return revoke(r, [](page_range) noexcept {}); }
+  [[nodiscard]] errc revoke(page_range r) noexcept {
+    no_visitor none;
+    return revoke(r, none);
+  }
 
   template <class F>
   [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
@@ -419,6 +425,11 @@ class hybrid {
   }
 
  private:
+  /// The visitor of grant(r) and revoke(r): nothing to report, so nothing is walked.
+  struct no_visitor {
+    void operator()(page_range) const noexcept {}
+  };
+
   /// What a grant does to one partly covered chunk.
   struct part {
     page_t base = 0;
@@ -547,18 +558,20 @@ class hybrid {
     const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
     const std::uint32_t len = hi - lo + 1;
     if (before.pages == len) return static_cast<int>(errc::ok);
-    const std::uint32_t start_after = detail::hyb::contains(v, lo - 1) ? 0u : 1u;
+    const std::uint32_t start_after = before.below ? 0u : 1u;
     const stats after{h->pages + len - before.pages, h->runs + start_after - before.starts,
                       h->words + ((hi >> 6) - (lo >> 6) + 1) - before.words};
     const rep k = static_cast<rep>(h->kind);
     if (detail::hyb::rep_for(after) != k || h->cap < detail::hyb::entries_needed(k, after)) return -1;
-    std::uint32_t cur = lo;
-    detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
-      if (f > cur) on_added(page_range{base + cur, base + f - 1});
-      cur = l + 1;
-      return true;
-    });
-    if (cur <= hi) on_added(page_range{base + cur, r.last});
+    if constexpr (!std::is_same_v<std::remove_cvref_t<F>, no_visitor>) {
+      std::uint32_t cur = lo;
+      detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
+        if (f > cur) on_added(page_range{base + cur, base + f - 1});
+        cur = l + 1;
+        return true;
+      });
+      if (cur <= hi) on_added(page_range{base + cur, r.last});
+    }
     detail::hyb::grant_in_place(h, lo, hi, before);
     pages_ += len - before.pages;
     runs_ = runs_ + start_after - before.starts;
@@ -578,10 +591,12 @@ class hybrid {
     if (detail::hyb::revoke_splits(h, lo, hi) && h->cap <= h->runs) return -1;
     const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
     if (before.pages == 0) return static_cast<int>(errc::ok);
-    detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
-      on_removed(page_range{base + f, base + l});
-      return true;
-    });
+    if constexpr (!std::is_same_v<std::remove_cvref_t<F>, no_visitor>) {
+      detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
+        on_removed(page_range{base + f, base + l});
+        return true;
+      });
+    }
     const std::uint32_t runs_before = h->runs;
     detail::hyb::revoke_in_place(h, lo, hi, before);
     pages_ -= before.pages;

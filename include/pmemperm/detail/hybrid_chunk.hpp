@@ -500,14 +500,25 @@ struct window_counts {
   std::uint32_t pages = 0;   // pages in [lo, hi]
   std::uint32_t starts = 0;  // run starts in [lo, hi + 1]
   std::uint32_t words = 0;   // nonzero words in [lo / 64, hi / 64]
+  bool below = false;        // page lo - 1 is granted (lo > 0)
 };
 
 [[nodiscard]] inline window_counts count_window(const view& v, std::uint32_t lo, std::uint32_t hi) noexcept {
   window_counts c;
   const std::uint32_t end = hi < last_offset ? hi + 1 : hi;
+  c.below = lo > 0 && contains(v, lo - 1);
+  if (v.kind == rep::dense) {  // word at a time
+    const word_t* w = bitwords(v.h);
+    for (std::uint32_t wi = lo >> 6; wi <= (hi >> 6); ++wi) {
+      c.pages += static_cast<std::uint32_t>(std::popcount(w[wi] & word_mask(wi, lo, hi)));
+      c.words += w[wi] != 0 ? 1u : 0u;
+    }
+    c.starts = static_cast<std::uint32_t>(count_run_starts(w, lo, end));
+    return c;
+  }
   bool first_piece = true;
   walk(v, lo, end, [&](std::uint32_t f, std::uint32_t l) noexcept {
-    if (!(first_piece && f == lo && lo > 0 && contains(v, lo - 1))) ++c.starts;
+    if (!(first_piece && f == lo && c.below)) ++c.starts;
     first_piece = false;
     const std::uint32_t l2 = l > hi ? hi : l;
     if (f <= l2) c.pages += l2 - f + 1;
@@ -517,20 +528,24 @@ struct window_counts {
   return c;
 }
 
-/// After an in-place edit has set the field that is its kind's extent (pages for
-/// sparse, runs for runs, words for words), moves the other counts by the change
-/// seen in the edited window.
-inline void settle_counts(header* h, std::uint32_t lo, std::uint32_t hi, window_counts before) noexcept {
-  const rep k = static_cast<rep>(h->kind);
-  const window_counts after = count_window(view{k, h, 0, 0}, lo, hi);
-  if (k != rep::sparse) h->pages = h->pages - before.pages + after.pages;
-  if (k != rep::runs) h->runs = static_cast<std::uint16_t>(h->runs - before.starts + after.starts);
-  if (k != rep::words) h->words = static_cast<std::uint16_t>(h->words - before.words + after.words);
+/// The counts after granting [lo, hi], from the window's counts before: the
+/// window then holds one run starting at lo (unless it joins the page below), all
+/// of its pages, and every word it spans.
+[[nodiscard]] inline stats stats_after_grant(stats s, std::uint32_t lo, std::uint32_t hi, window_counts before) noexcept {
+  return stats{s.pages + (hi - lo + 1) - before.pages, s.runs + (before.below ? 0u : 1u) - before.starts,
+               s.words + ((hi >> 6) - (lo >> 6) + 1) - before.words};
+}
+
+inline void set_counts(header* h, stats s) noexcept {
+  h->pages = s.pages;
+  h->runs = static_cast<std::uint16_t>(s.runs);
+  h->words = static_cast<std::uint16_t>(s.words);
 }
 
 /// Grants [lo, hi] in place. Precondition: cap >= entries_needed(kind, counts after).
 /// `before` is count_window() of the container before the edit.
 inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi, window_counts before) noexcept {
+  const stats after = stats_after_grant(stats{h->pages, h->runs, h->words}, lo, hi, before);
   std::uint16_t* a = u16s(h);
   switch (static_cast<rep>(h->kind)) {
     case rep::dense: {
@@ -587,7 +602,7 @@ inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi, window
     }
     default: break;
   }
-  settle_counts(h, lo, hi, before);
+  set_counts(h, after);
 }
 
 inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
@@ -606,6 +621,10 @@ inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexce
 /// Revokes [lo, hi] in place. Precondition: if revoke_splits(), cap > runs.
 /// `before` is count_window() of the container before the edit.
 inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi, window_counts before) noexcept {
+  // Afterwards the window's only possible run start is hi + 1, if it is granted.
+  const view v{static_cast<rep>(h->kind), h, 0, 0};
+  const std::uint32_t start_above = hi < last_offset && contains(v, hi + 1) ? 1u : 0u;
+  stats after{h->pages - before.pages, h->runs + start_above - before.starts, h->words};
   std::uint16_t* a = u16s(h);
   switch (static_cast<rep>(h->kind)) {
     case rep::dense: {
@@ -664,7 +683,8 @@ inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi, windo
     }
     default: break;
   }
-  settle_counts(h, lo, hi, before);
+  after.words = after.words - before.words + nonzero_words(view{static_cast<rep>(h->kind), h, 0, 0}, lo >> 6, hi >> 6);
+  set_counts(h, after);
 }
 
 inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
