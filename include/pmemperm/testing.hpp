@@ -70,7 +70,7 @@ class failing_allocator {
   [[nodiscard]] void* allocate(std::size_t bytes, std::size_t align) noexcept {
     const std::uint64_t index = stats_->attempts++;
     const bool hit = index == stats_->fail_at || (stats_->fail_always_after && index > stats_->fail_at);
-    if (hit || bytes > stats_->byte_budget - stats_->live_bytes) {
+    if (hit || stats_->live_bytes > stats_->byte_budget || bytes > stats_->byte_budget - stats_->live_bytes) {
       ++stats_->failures;
       return nullptr;
     }

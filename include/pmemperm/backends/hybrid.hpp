@@ -753,7 +753,8 @@ class hybrid {
       if (s.key() > b) return;
       if (!s.is_run()) return;  // a container in range: not ours to touch
       if (s.tail > b) {
-        s.head = b + 1;  // a raised key keeps the index valid
+        s.head = b + 1;
+        tree_.key_raised(c);
         return;
       }
       std::size_t n = 1;
@@ -850,6 +851,7 @@ class hybrid {
       if (end > r.last) {  // the last slot, partly covered
         if (s.is_run()) {
           s.head = r.last + 1;
+          tree_.key_raised(c);
         } else {
           revoke_in_container(c, 0, static_cast<std::uint32_t>(r.last - k));
         }

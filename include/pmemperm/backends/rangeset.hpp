@@ -138,7 +138,8 @@ class rangeset {
       entry& t = tree_[d];
       on_removed(page_range{t.first, r.last});
       removed += r.last - t.first + 1;
-      t.first = r.last + 1;  // a raised key keeps every separator valid
+      t.first = r.last + 1;
+      tree_.key_raised(d);
     }
     erase_from(inner_first, inner);
     pages_ -= removed;
@@ -266,6 +267,7 @@ class rangeset {
     if (r.first - e.first <= e.last - r.last) {
       gone = page_range{e.first, r.last};
       e.first = r.last + 1;
+      tree_.key_raised(c);
     } else {
       gone = page_range{r.first, e.last};
       e.last = r.first - 1;

@@ -295,6 +295,19 @@ class btree {
     if (n->parent != nullptr) keys(n->parent)[n->slot - 1u] = k;
   }
 
+  /// The value at c had its key raised in place (still below its successor's);
+  /// repairs the separator on its right, which may have been left at or below the
+  /// new key by an earlier erase of the successor's old neighbours.
+  void key_raised(cursor c) noexcept {
+    if (c.slot + 1u != c.leaf->count) return;
+    const page_t k = KeyOf::key(vals(c.leaf)[c.slot]);
+    node* n = c.leaf;
+    while (n->parent != nullptr && n->slot + 1u == n->parent->count) n = n->parent;
+    if (n->parent == nullptr) return;
+    page_t& sep = keys(n->parent)[n->slot];
+    if (sep <= k) sep = k + 1;
+  }
+
   /// Erases k values of c's leaf starting at c (k <= run_in_leaf(c)). Never
   /// allocates; nodes it frees go back to the allocator or the spare list.
   void erase(cursor c, std::size_t k) noexcept {
