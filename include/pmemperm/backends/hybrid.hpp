@@ -63,7 +63,13 @@ class hybrid {
   hybrid(const hybrid&) = delete;
   hybrid& operator=(const hybrid&) = delete;
   hybrid(hybrid&& o) noexcept
-      : tree_(static_cast<index&&>(o.tree_)), pages_(o.pages_), runs_(o.runs_), heap_(o.heap_), lax_(o.lax_) {
+      : tree_(static_cast<index&&>(o.tree_)),
+        pages_(o.pages_),
+        runs_(o.runs_),
+        heap_(o.heap_),
+        lax_(o.lax_),
+        one_(o.one_) {
+    o.one_ = page_range::invalid();
     o.pages_ = 0;
     o.runs_ = 0;
     o.heap_ = 0;
@@ -77,6 +83,8 @@ class hybrid {
       runs_ = o.runs_;
       heap_ = o.heap_;
       lax_ = o.lax_;
+      one_ = o.one_;
+      o.one_ = page_range::invalid();
       o.pages_ = 0;
       o.runs_ = 0;
       o.heap_ = 0;
@@ -94,6 +102,24 @@ class hybrid {
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return tree_.memory_bytes() + heap_; }
 
   [[nodiscard]] bool contains(page_t p) const noexcept {
+    if (runs_ <= 1) return one_.first <= p && p <= one_.last;
+    return contains_slow(p);
+  }
+  [[nodiscard]] bool contains_all(page_range r) const noexcept {
+    if (!r.valid()) return false;
+    if (runs_ <= 1) return one_.first <= r.first && r.last <= one_.last;
+    return contains_all_slow(r);
+  }
+  [[nodiscard]] bool contains_any(page_range r) const noexcept {
+    if (!r.valid()) return false;
+    if (runs_ <= 1) return one_.first <= r.last && r.first <= one_.last;
+    return contains_any_slow(r);
+  }
+
+ private:
+  // The index lookups behind the three queries, also used while an operation is
+  // under way (when the single-run copy may be stale).
+  [[nodiscard]] bool contains_slow(page_t p) const noexcept {
     const cursor c = tree_.find_last_le(p);
     if (!c) return false;
     const slot& s = tree_[c];
@@ -103,7 +129,7 @@ class hybrid {
     return detail::hyb::contains(view::of(s), static_cast<std::uint32_t>(p - base));
   }
 
-  [[nodiscard]] bool contains_all(page_range r) const noexcept {
+  [[nodiscard]] bool contains_all_slow(page_range r) const noexcept {
     if (!r.valid()) return false;
     page_t cur = r.first;
     for (;;) {
@@ -128,8 +154,7 @@ class hybrid {
     }
   }
 
-  [[nodiscard]] bool contains_any(page_range r) const noexcept {
-    if (!r.valid()) return false;
+  [[nodiscard]] bool contains_any_slow(page_range r) const noexcept {
     cursor c = tree_.find_last_le(r.first);
     if (!c) c = tree_.first();
     for (; c; c = tree_.next(c)) {
@@ -148,6 +173,7 @@ class hybrid {
     return false;
   }
 
+ public:
   template <class F>
   [[nodiscard]] bool for_each_range(F&& f) const noexcept {
     return walk(page_range{0, max_page}, f);
@@ -167,6 +193,26 @@ class hybrid {
 
   template <class F>
   [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
+    const errc e = grant_impl(r, on_added);
+    remember_single_run();
+    return e;
+  }
+
+  [[nodiscard]] errc revoke(page_range r) noexcept {
+    no_visitor none;
+    return revoke(r, none);
+  }
+
+  template <class F>
+  [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
+    const errc e = revoke_impl(r, on_removed);
+    remember_single_run();
+    return e;
+  }
+
+ private:
+  template <class F>
+  errc grant_impl(page_range r, F& on_added) noexcept {
     if (!r.valid()) return errc::invalid_range;
     if (const int done = grant_inside_container(r, on_added); done >= 0) return static_cast<errc>(done);
     if (contains_all(r)) return errc::ok;
@@ -259,13 +305,8 @@ class hybrid {
     return errc::ok;
   }
 
-  [[nodiscard]] errc revoke(page_range r) noexcept {
-    no_visitor none;
-    return revoke(r, none);
-  }
-
   template <class F>
-  [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
+  errc revoke_impl(page_range r, F& on_removed) noexcept {
     if (!r.valid()) return errc::invalid_range;
     if (const int done = revoke_inside_container(r, on_removed); done >= 0) return static_cast<errc>(done);
     if (!contains_any(r)) return errc::ok;
@@ -311,7 +352,7 @@ class hybrid {
 
     remove_range(rr);
 
-    const std::uint64_t starts_after = rr.last < max_page && contains(rr.last + 1) ? 1u : 0u;
+    const std::uint64_t starts_after = rr.last < max_page && contains_slow(rr.last + 1) ? 1u : 0u;
     pages_ -= old_pages;
     runs_ = runs_ + starts_after - starts_before;
     const page_t hb = detail::hyb::base_of(rr.first), tb = detail::hyb::base_of(rr.last);
@@ -321,7 +362,9 @@ class hybrid {
     return result;
   }
 
+ public:
   void clear() noexcept {
+    one_ = page_range::invalid();
     free_containers();
     tree_.clear();
     pages_ = 0;
@@ -377,6 +420,7 @@ class hybrid {
     runs_ = o.runs_;
     heap_ = heap;
     lax_ = o.lax_;
+    one_ = o.one_;
     return errc::ok;
   }
 
@@ -421,6 +465,8 @@ class hybrid {
       ++runs;
       return true;
     });
+    if (runs_ == 1 && !contains_all_slow(one_)) return false;
+    if (runs_ != 1 && one_.valid()) return false;
     return pages == pages_ && runs == runs_;
   }
 
@@ -1047,11 +1093,23 @@ class hybrid {
     return ok_at(s.head) && ok_at(s.tail);
   }
 
+  /// A set of one run (a clean grant, the common case for a domain) is answered
+  /// from a copy of that run, without touching the index.
+  void remember_single_run() noexcept {
+    one_ = page_range::invalid();
+    if (runs_ == 1)
+      walk(page_range{0, max_page}, [&](page_range p) noexcept {
+        one_ = p;
+        return false;
+      });
+  }
+
   index tree_;
   std::uint64_t pages_ = 0;
   std::uint64_t runs_ = 0;
   std::size_t heap_ = 0;
   bool lax_ = false;
+  page_range one_ = page_range::invalid();  // the only run, when runs_ == 1
 };
 
 static_assert(page_set<hybrid<>>);

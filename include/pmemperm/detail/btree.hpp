@@ -616,35 +616,34 @@ class btree {
 
   // ---- search -------------------------------------------------------------------
 
+  // Searches halve the range without a data-dependent branch (the compiler turns
+  // the select into a conditional move), which is what keeps lookups fast when the
+  // keys are random.
   static std::size_t leaf_upper_bound(node* l, page_t key) noexcept {
     const Value* a = vals(l);
-    std::size_t lo = 0, n = l->count;
-    while (n > 0) {
+    std::size_t n = l->count;
+    if (n == 0) return 0;
+    const Value* b = a;
+    while (n > 1) {
       const std::size_t half = n / 2;
-      if (KeyOf::key(a[lo + half]) <= key) {
-        lo += half + 1;
-        n -= half + 1;
-      } else {
-        n = half;
-      }
+      b = KeyOf::key(b[half - 1]) <= key ? b + half : b;
+      n -= half;
     }
-    return lo;
+    return static_cast<std::size_t>(b - a) + (KeyOf::key(*b) <= key ? 1u : 0u);
   }
   node* descend(page_t key) const noexcept {
     node* n = root_;
     while (!n->leaf) {
       const page_t* k = keys(n);
-      std::size_t lo = 0, len = std::size_t{n->count} - 1u;
-      while (len > 0) {
+      std::size_t len = std::size_t{n->count} - 1u;  // keys
+      const page_t* b = k;
+      while (len > 1) {
         const std::size_t half = len / 2;
-        if (k[lo + half] <= key) {
-          lo += half + 1;
-          len -= half + 1;
-        } else {
-          len = half;
-        }
+        b = b[half - 1] <= key ? b + half : b;
+        len -= half;
       }
-      n = kids(n)[lo];
+      const std::size_t i = static_cast<std::size_t>(b - k) + (len == 1 && *b <= key ? 1u : 0u);
+      n = kids(n)[i];
     }
     return n;
   }

@@ -74,7 +74,9 @@ struct slot {
   std::uint64_t tail;
   [[nodiscard]] constexpr bool is_run() const noexcept { return (head & container_bit) == 0; }
   [[nodiscard]] constexpr bool is_inline() const noexcept { return !is_run() && (head & inline_bit) != 0; }
-  [[nodiscard]] constexpr page_t key() const noexcept { return is_run() ? head : (head & base_mask); }
+  /// A run's first page, or a container's chunk base (written without a branch:
+  /// it is evaluated at every step of every index search).
+  [[nodiscard]] constexpr page_t key() const noexcept { return head & (((head >> 63) - 1) | base_mask); }
 };
 
 struct slot_key {
