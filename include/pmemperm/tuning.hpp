@@ -41,6 +41,12 @@ inline constexpr std::uint32_t hybrid_inline_pages = 4;
 /// most about 12% of the container.
 inline constexpr std::uint32_t hybrid_growth_divisor = 8;
 
+/// Most mallocs (glibc's among them) hand out blocks in 16-byte steps with an
+/// 8-byte header, so a request of 16m + 8 bytes wastes nothing; containers take the
+/// headroom up to that size for free.
+inline constexpr std::size_t hybrid_alloc_granule = 16;
+inline constexpr std::size_t hybrid_alloc_overhead = 8;
+
 /// A container whose capacity exceeds twice its need plus this many entries is
 /// shrunk when a revoke leaves it so (best effort: a refused allocation keeps it).
 inline constexpr std::uint32_t hybrid_shrink_slack = 8;

@@ -734,7 +734,12 @@ class hybrid {
     const std::uint32_t cap = detail::hyb::grown_capacity(x.to, need);
     header* h = alloc_container(x.to, cap);
     if (h == nullptr) return false;
-    detail::hyb::fill(h, x.to, [&](auto&& emit) noexcept { union_of(x, c, emit); });
+    if (c && x.from == x.to) {  // the same kind, grown: copy, then edit the copy
+      detail::hyb::copy_into(detail::hyb::hdr(tree_[c].tail), h);
+      detail::hyb::grant_in_place(h, x.lo, x.hi);
+    } else {
+      detail::hyb::fill(h, x.to, [&](auto&& emit) noexcept { union_of(x, c, emit); });
+    }
     x.fresh = h;
     return true;
   }

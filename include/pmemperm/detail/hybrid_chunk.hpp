@@ -130,12 +130,16 @@ inline constexpr std::size_t container_align = 8;
   }
 }
 
-/// Capacity to allocate for a need: 1/8 headroom, rounded up to 4 entries.
+/// Capacity to allocate for a need: 1/8 headroom, then as many more entries as fit
+/// before the next allocation size class (tuning.hpp), so headroom costs no heap.
 [[nodiscard]] constexpr std::uint32_t grown_capacity(rep k, std::uint32_t need) noexcept {
   if (k == rep::dense) return chunk_words;
+  const std::uint32_t limit = k == rep::words ? chunk_words : 0xFFFFu;
   std::uint32_t c = need + need / tuning::hybrid_growth_divisor;
-  c = (c + 3u) & ~3u;
-  if (k == rep::words && c > chunk_words) c = chunk_words;
+  if (c > limit) c = limit;
+  constexpr std::size_t g = tuning::hybrid_alloc_granule, o = tuning::hybrid_alloc_overhead;
+  const std::size_t target = (container_bytes(k, c) + o + g - 1) / g * g - o;
+  while (c < limit && container_bytes(k, c + 1) <= target) ++c;
   return c;
 }
 
@@ -187,6 +191,26 @@ inline constexpr std::size_t container_align = 8;
 }
 [[nodiscard]] inline const word_t* bitwords(const header* h) noexcept {
   return bitwords(const_cast<header*>(h));
+}
+
+/// A copy of a container into a larger one of the same kind (cap already set).
+inline void copy_into(const header* from, header* to) noexcept {
+  to->pages = from->pages;
+  to->runs = from->runs;
+  to->words = from->words;
+  to->kind = from->kind;
+  const std::uint16_t* src = reinterpret_cast<const std::uint16_t*>(reinterpret_cast<const unsigned char*>(from) + sizeof(header));
+  std::uint16_t* dst = reinterpret_cast<std::uint16_t*>(reinterpret_cast<unsigned char*>(to) + sizeof(header));
+  switch (static_cast<rep>(from->kind)) {
+    case rep::sparse: std::memcpy(dst, src, std::size_t{from->pages} * 2); break;
+    case rep::runs: std::memcpy(dst, src, std::size_t{from->runs} * 4); break;
+    case rep::words:
+      std::memcpy(dst, src, std::size_t{from->words} * 2);
+      std::memcpy(bitwords(to), bitwords(from), std::size_t{from->words} * sizeof(word_t));
+      break;
+    case rep::dense: std::memcpy(bitwords(to), bitwords(from), std::size_t{chunk_words} * sizeof(word_t)); break;
+    default: break;
+  }
 }
 
 /// A read-only view of one container chunk, inline or external.
