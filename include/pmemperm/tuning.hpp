@@ -21,8 +21,10 @@ inline constexpr unsigned hybrid_chunk_shift = 16;
 inline constexpr std::size_t hybrid_slot_bytes = 16;
 
 /// Bytes of the header in front of every external chunk container (page, run and
-/// word counts, capacity, kind): the counts make every size decision O(1).
-inline constexpr std::size_t hybrid_header_bytes = 16;
+/// word counts, capacity, kind, packed in one word): the counts make every size
+/// decision O(1), and a small header keeps the many tiny containers of scattered
+/// pages inside the smallest allocation size class.
+inline constexpr std::size_t hybrid_header_bytes = 8;
 
 /// A chunk keeps its runs as plain index slots only while it has at most this many:
 /// up to two runs such slots are no larger than a run container (one slot plus a

@@ -1034,7 +1034,7 @@ class hybrid {
     if (p == nullptr) return nullptr;
     heap_ += bytes;
     header* h = ::new (p) header{};
-    h->kind = static_cast<std::uint8_t>(k);
+    h->kind = (static_cast<std::uint8_t>(k)) & 0xFu;
     h->cap = static_cast<std::uint16_t>(cap);
     return h;
   }

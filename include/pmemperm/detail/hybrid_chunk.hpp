@@ -24,12 +24,11 @@
 // External container (one allocation, 8-byte aligned):
 //
 //   struct container {
-//     uint32_t pages;  // pages granted in the chunk
-//     uint16_t runs;   // maximal runs inside the chunk (at most 32768)
-//     uint16_t words;  // nonzero bitmap words (at most 1024)
-//     uint16_t cap;    // capacity in entries (offsets, pairs or words)
-//     uint8_t  kind;   // rep::sparse, rep::runs, rep::words or rep::dense
-//     uint8_t  unused[5];
+//     uint32_t pages : 17;  // pages granted in the chunk (at most 65536)
+//     uint32_t words : 11;  // nonzero bitmap words (at most 1024)
+//     uint32_t kind  : 4;   // rep::sparse, rep::runs, rep::words or rep::dense
+//     uint32_t runs  : 16;  // maximal runs inside the chunk (at most 32768)
+//     uint32_t cap   : 16;  // capacity in entries (offsets, pairs or words)
 //     // sparse: uint16_t offset[cap];
 //     // runs:   uint16_t pair[cap][2];               // first, last
 //     // words:  uint16_t index[cap]; (padded to 8)   uint64_t bits[cap];
@@ -94,12 +93,11 @@ struct stats {
 };
 
 struct header {
-  std::uint32_t pages;
-  std::uint16_t runs;
-  std::uint16_t words;
-  std::uint16_t cap;
-  std::uint8_t kind;
-  std::uint8_t unused[5];
+  std::uint32_t pages : 17;  // up to 65536
+  std::uint32_t words : 11;  // up to 1024
+  std::uint32_t kind : 4;
+  std::uint32_t runs : 16;  // up to 32768
+  std::uint32_t cap : 16;
 };
 static_assert(sizeof(header) == tuning::hybrid_header_bytes);
 
@@ -438,7 +436,7 @@ struct stats_builder {
 /// `source(emit)` calls emit(first, last) for each maximal run, ascending.
 template <class Source>
 void fill(header* h, rep k, Source&& source) noexcept {
-  h->kind = static_cast<std::uint8_t>(k);
+  h->kind = (static_cast<std::uint8_t>(k)) & 0xFu;
   h->pages = 0;
   h->runs = 0;
   h->words = 0;
@@ -474,9 +472,9 @@ void fill(header* h, rep k, Source&& source) noexcept {
       default: break;
     }
   });
-  h->pages = sb.s.pages;
+  h->pages = (sb.s.pages) & 0x1FFFFu;
   h->runs = static_cast<std::uint16_t>(sb.s.runs);
-  h->words = static_cast<std::uint16_t>(sb.s.words);
+  h->words = (static_cast<std::uint16_t>(sb.s.words)) & 0x7FFu;
 }
 
 /// Packs a run stream of at most 4 pages into an inline slot's head bits and tail.
@@ -563,9 +561,9 @@ struct window_counts {
 }
 
 inline void set_counts(header* h, stats s) noexcept {
-  h->pages = s.pages;
+  h->pages = (s.pages) & 0x1FFFFu;
   h->runs = static_cast<std::uint16_t>(s.runs);
-  h->words = static_cast<std::uint16_t>(s.words);
+  h->words = (static_cast<std::uint16_t>(s.words)) & 0x7FFu;
 }
 
 /// Grants [lo, hi] in place. Precondition: cap >= entries_needed(kind, counts after).
@@ -586,7 +584,7 @@ inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi, window
       const std::uint32_t grow = (hi - lo + 1) - (i_hi - i_lo);
       std::memmove(a + i_hi + grow, a + i_hi, (n - i_hi) * sizeof(std::uint16_t));
       for (std::uint32_t o = lo; o <= hi; ++o) a[i_lo + (o - lo)] = static_cast<std::uint16_t>(o);
-      h->pages = n + grow;
+      h->pages = (n + grow) & 0x1FFFFu;
       break;
     }
     case rep::runs: {
@@ -623,7 +621,7 @@ inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi, window
         a[i_lo + (wi - wl)] = static_cast<std::uint16_t>(wi);
         w[i_lo + (wi - wl)] = old | word_mask(wi, lo, hi);
       }
-      h->words = static_cast<std::uint16_t>(n + grow);
+      h->words = (static_cast<std::uint16_t>(n + grow)) & 0x7FFu;
       break;
     }
     default: break;
@@ -663,7 +661,7 @@ inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi, windo
       const std::uint32_t i_lo = lower_u16(a, n, 1, lo);
       const std::uint32_t i_hi = lower_u16(a, n, 1, hi + 1);
       std::memmove(a + i_lo, a + i_hi, (n - i_hi) * sizeof(std::uint16_t));
-      h->pages = n - (i_hi - i_lo);
+      h->pages = (n - (i_hi - i_lo)) & 0x1FFFFu;
       break;
     }
     case rep::runs: {
@@ -704,7 +702,7 @@ inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi, windo
       }
       std::memmove(a + out, a + i_hi, (n - i_hi) * sizeof(std::uint16_t));
       std::memmove(w + out, w + i_hi, (n - i_hi) * sizeof(word_t));
-      h->words = static_cast<std::uint16_t>(n - (i_hi - out));
+      h->words = (static_cast<std::uint16_t>(n - (i_hi - out))) & 0x7FFu;
       break;
     }
     default: break;
