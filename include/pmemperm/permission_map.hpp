@@ -131,11 +131,14 @@ class permission_map {
 
   [[nodiscard]] errc permit(Domain d, page_range r) noexcept {
     if (!r.valid()) return errc::invalid_range;
-    bool created = false;
-    record* rec = find_or_create(d, created);
+    if (record* rec = lookup(d)) return grant_metered(*rec, *rec->set, r);
+    // A new domain is filled first and indexed last, so a failure on the way
+    // leaves the index exactly as it was.
+    record* rec = new_record(d);
     if (rec == nullptr) return errc::out_of_memory;
-    const errc e = grant_metered(*rec, *rec->set, r);
-    if (e != errc::ok && created) destroy_record(d);
+    errc e = grant_metered(*rec, *rec->set, r);
+    if (e == errc::ok) e = attach(rec);
+    if (e != errc::ok) free_record(rec);
     return e;
   }
 
@@ -182,19 +185,16 @@ class permission_map {
     record* rec = lookup(d);
     if (rec != nullptr) {
       if (rec->set->memory_bytes() > bytes) return errc::budget_exceeded;
-      rec->meter[rec->current].budget = bytes;
-      rec->meter[1 - rec->current].budget = bytes;
+      rec->meter[0].budget = rec->meter[1].budget = bytes;
       return errc::ok;
     }
-    bool created = false;
-    rec = find_or_create(d, created);
+    rec = new_record(d);
     if (rec == nullptr) return errc::out_of_memory;
-    if (rec->set->memory_bytes() > bytes) {
-      destroy_record(d);
-      return errc::budget_exceeded;
-    }
+    errc e = rec->set->memory_bytes() > bytes ? errc::budget_exceeded : errc::ok;
     rec->meter[0].budget = rec->meter[1].budget = bytes;
-    return errc::ok;
+    if (e == errc::ok) e = attach(rec);
+    if (e != errc::ok) free_record(rec);
+    return e;
   }
 
   [[nodiscard]] std::size_t budget(Domain d) const noexcept {
@@ -226,9 +226,17 @@ class permission_map {
       if (!r.valid()) return errc::invalid_range;
     if (rs.empty()) return errc::ok;
     if (rs.size() == 1) return permit(d, rs[0]);
-    bool created = false;
-    record* rec = find_or_create(d, created);
-    if (rec == nullptr) return errc::out_of_memory;
+    record* rec = lookup(d);
+    if (rec == nullptr) {
+      // A new domain's set is private until indexed: no copy needed.
+      rec = new_record(d);
+      if (rec == nullptr) return errc::out_of_memory;
+      errc e = errc::ok;
+      for (std::size_t i = 0; e == errc::ok && i < rs.size(); ++i) e = grant_metered(*rec, *rec->set, rs[i]);
+      if (e == errc::ok) e = attach(rec);
+      if (e != errc::ok) free_record(rec);
+      return e;
+    }
     const unsigned spare = 1u - rec->current;
     domain_meter& m = rec->meter[spare];
     m.bytes = 0;
@@ -243,7 +251,6 @@ class permission_map {
       return errc::ok;
     }
     if (scratch != nullptr) delete_set(scratch);
-    if (created) destroy_record(d);
     return e;
   }
 
@@ -266,7 +273,18 @@ class permission_map {
     if (src == nullptr) return errc::no_such_domain;
     if (!src->set->contains_all(r)) return errc::not_held;
     if (from == to) return errc::ok;
+    if constexpr (requires { set_type::capacity; }) {
+      // A fixed-capacity set (capped_page) cannot always be cut exactly: when r lies
+      // strictly inside one of its runs and it is full, its revoke would drop extra
+      // pages. Refuse before anything changes instead.
+      const set_type& s = *src->set;
+      if (s.range_count() >= set_type::capacity && r.first > 0 && r.last < max_page && s.contains(r.first - 1) &&
+          s.contains(r.last + 1))
+        return errc::capacity_exceeded;
+    }
     if (const errc e = permit(to, r); e != errc::ok) return e;
+    // `from` holds all of r, so a heap set's revoke cannot need more than its
+    // reserve; revoked_extra here would mean that reserve had been refused earlier.
     return src->set->revoke(r);
   }
 
@@ -346,49 +364,49 @@ class permission_map {
     alloc_.deallocate(s, sizeof(set_type), alignof(set_type));
   }
 
-  /// The domain's record, created (with an empty set) if absent. nullptr: no memory.
-  record* find_or_create(Domain d, bool& created) noexcept {
-    created = false;
-    if (record* rec = lookup(d)) return rec;
-    if (index_.prepare_insert(static_cast<page_t>(d)) != errc::ok) return nullptr;
+  /// A record for d with an empty set, not in the index yet. nullptr: no memory
+  /// (nothing allocated).
+  record* new_record(Domain d) noexcept {
     void* p = alloc_.allocate(sizeof(record), alignof(record));
-    if (p == nullptr) {
-      index_.settle();
-      return nullptr;
-    }
+    if (p == nullptr) return nullptr;
     record* rec = ::new (p) record{{}, alloc_, nullptr, d, 0};
     rec->set = new_set(*rec, 0);
     if (rec->set == nullptr) {
       rec->~record();
       alloc_.deallocate(p, sizeof(record), alignof(record));
-      index_.settle();
       return nullptr;
     }
-    index_.insert(entry{static_cast<page_t>(d), reinterpret_cast<std::uint64_t>(rec)});
+    return rec;
+  }
+
+  /// Frees a record that is not in the index, its set included.
+  void free_record(record* rec) noexcept {
+    delete_set(rec->set);
+    rec->~record();
+    alloc_.deallocate(rec, sizeof(record), alignof(record));
+  }
+
+  /// Indexes a new record. out_of_memory leaves the index exactly as it was.
+  [[nodiscard]] errc attach(record* rec) noexcept {
+    const page_t key = static_cast<page_t>(rec->id);
+    if (index_.prepare_insert(key) != errc::ok) return errc::out_of_memory;
+    index_.insert(entry{key, reinterpret_cast<std::uint64_t>(rec)});
     index_.settle();
     ++records_;
-    created = true;
-    return rec;
+    return errc::ok;
   }
 
   void destroy_record(Domain d) noexcept {
     const auto c = index_.find_last_le(static_cast<page_t>(d));
     record* rec = as_record(index_[c]);
-    delete_set(rec->set);
-    rec->~record();
-    alloc_.deallocate(rec, sizeof(record), alignof(record));
+    free_record(rec);
     index_.erase(c, 1);
     index_.settle();
     --records_;
   }
 
   void destroy_all() noexcept {
-    for (auto c = index_.first(); c; c = index_.next(c)) {
-      record* rec = as_record(index_[c]);
-      delete_set(rec->set);
-      rec->~record();
-      alloc_.deallocate(rec, sizeof(record), alignof(record));
-    }
+    for (auto c = index_.first(); c; c = index_.next(c)) free_record(as_record(index_[c]));
     index_.clear();
     records_ = 0;
   }

@@ -601,6 +601,7 @@ class hybrid {
     header* h = detail::hyb::hdr(tree_[c].tail);
     const view v{static_cast<rep>(h->kind), h, 0, 0};
     const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
+    if (lo == hi && v.kind == rep::dense) return grant_dense_page(h, lo, r.first, on_added);
     const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
     const std::uint32_t len = hi - lo + 1;
     if (before.pages == len) return static_cast<int>(errc::ok);
@@ -621,6 +622,26 @@ class hybrid {
     detail::hyb::grant_in_place(h, lo, hi, before);
     pages_ += len - before.pages;
     runs_ = runs_ + start_after - before.starts;
+    return static_cast<int>(errc::ok);
+  }
+
+  /// One page into a whole-chunk bitmap (strictly inside the chunk): the commonest
+  /// grant of a fragmented build, done with a few bit tests.
+  template <class F>
+  int grant_dense_page(header* h, std::uint32_t off, page_t page, F& on_added) noexcept {
+    detail::word_t* w = detail::hyb::bitwords(h);
+    const detail::word_t bit = detail::word_t{1} << (off & 63u);
+    detail::word_t& word = w[off >> 6];
+    if ((word & bit) != 0) return static_cast<int>(errc::ok);
+    auto test = [&](std::uint32_t o) noexcept { return ((w[o >> 6] >> (o & 63u)) & 1u) != 0; };
+    const std::uint32_t joins = (test(off - 1) ? 1u : 0u) + (test(off + 1) ? 1u : 0u);
+    const stats after{h->pages + 1u, h->runs + 1u - joins, h->words + (word == 0 ? 1u : 0u)};
+    if (detail::hyb::rep_for(after) != rep::dense) return -1;
+    word |= bit;
+    detail::hyb::set_counts(h, after);
+    on_added(page_range::single(page));
+    ++pages_;
+    runs_ = runs_ + 1u - joins;
     return static_cast<int>(errc::ok);
   }
 

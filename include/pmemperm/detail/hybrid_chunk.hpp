@@ -235,20 +235,18 @@ struct view {
   }
 };
 
-/// Index of the first of the n sorted 16-bit values a[stride*i] that is >= x.
+/// Index of the first of the n sorted 16-bit values a[stride*i] that is >= x
+/// (halving without a data-dependent branch).
 [[nodiscard]] inline std::uint32_t lower_u16(const std::uint16_t* a, std::uint32_t n, std::uint32_t stride,
                                              std::uint32_t x) noexcept {
+  if (n == 0) return 0;
   std::uint32_t lo = 0;
-  while (n > 0) {
+  while (n > 1) {
     const std::uint32_t half = n / 2;
-    if (a[stride * (lo + half)] < x) {
-      lo += half + 1;
-      n -= half + 1;
-    } else {
-      n = half;
-    }
+    lo = a[stride * (lo + half - 1)] < x ? lo + half : lo;
+    n -= half;
   }
-  return lo;
+  return lo + (a[stride * lo] < x ? 1u : 0u);
 }
 
 /// Calls f(first, last) -> bool for each maximal run of the chunk's pages, clipped
@@ -530,7 +528,7 @@ struct window_counts {
 [[nodiscard]] inline window_counts count_window(const view& v, std::uint32_t lo, std::uint32_t hi) noexcept {
   window_counts c;
   const std::uint32_t end = hi < last_offset ? hi + 1 : hi;
-  c.below = lo > 0 && contains(v, lo - 1);
+  if (v.kind != rep::sparse || lo != hi) c.below = lo > 0 && contains(v, lo - 1);
   if (v.kind == rep::dense) {  // word at a time
     const word_t* w = bitwords(v.h);
     for (std::uint32_t wi = lo >> 6; wi <= (hi >> 6); ++wi) {
@@ -538,6 +536,19 @@ struct window_counts {
       c.words += w[wi] != 0 ? 1u : 0u;
     }
     c.starts = static_cast<std::uint32_t>(count_run_starts(w, lo, end));
+    return c;
+  }
+  if (v.kind == rep::sparse && lo == hi) {  // one page: one search
+    const std::uint16_t* a = u16s(v.h);
+    const std::uint32_t n = v.h->pages;
+    const std::uint32_t i = lower_u16(a, n, 1, lo);
+    const bool present = i < n && a[i] == lo;
+    const std::uint32_t j = present ? i + 1 : i;
+    const bool above = lo < last_offset && j < n && a[j] == lo + 1;
+    c.below = i > 0 && a[i - 1] + 1u == lo;
+    c.pages = present ? 1u : 0u;
+    c.starts = (present && !c.below ? 1u : 0u) + (above && !present ? 1u : 0u);
+    c.words = ((i > 0 && (a[i - 1] >> 6) == (lo >> 6)) || (i < n && (a[i] >> 6) == (lo >> 6))) ? 1u : 0u;
     return c;
   }
   bool first_piece = true;
@@ -580,7 +591,7 @@ inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi, window
     case rep::sparse: {
       const std::uint32_t n = h->pages;
       const std::uint32_t i_lo = lower_u16(a, n, 1, lo);
-      const std::uint32_t i_hi = lower_u16(a, n, 1, hi + 1);
+      const std::uint32_t i_hi = lo == hi ? i_lo + before.pages : lower_u16(a, n, 1, hi + 1);
       const std::uint32_t grow = (hi - lo + 1) - (i_hi - i_lo);
       std::memmove(a + i_hi + grow, a + i_hi, (n - i_hi) * sizeof(std::uint16_t));
       for (std::uint32_t o = lo; o <= hi; ++o) a[i_lo + (o - lo)] = static_cast<std::uint16_t>(o);
