@@ -1012,9 +1012,10 @@ class hybrid {
         lax_ = true;
         return;
       }
-      const slot old = tree_[c];
+      const cursor at = container_at(base);  // preparing may have moved the slot
+      const slot old = tree_[at];
       if (!old.is_inline()) free_container(detail::hyb::hdr(old.tail));
-      tree_.erase(c, 1);
+      tree_.erase(at, 1);
       for (std::uint32_t i = 0; i < n; ++i) merge_run(runs[i]);
       return;
     }

@@ -85,6 +85,9 @@ class btree {
   /// half) leaves room for a few inserts after a merge before the next split.
   static constexpr std::size_t leaf_min = leaf_capacity / 3;
   static constexpr std::size_t internal_min = internal_capacity / 3;
+  /// A lone root leaf of up to this many values lives inside the tree object, so a
+  /// set of one run (with the free slot a revoke's split needs) takes no heap.
+  static constexpr std::size_t inline_capacity = 2;
   /// Deep enough for 2^64 values at the smallest fan-out allowed below.
   static constexpr std::size_t max_height = 16;
 
@@ -114,6 +117,7 @@ class btree {
         spares_(o.spares_),
         height_(o.height_),
         short_(o.short_) {
+    adopt_inline(o);
     o.forget();
   }
   btree& operator=(btree&& o) noexcept {
@@ -127,6 +131,7 @@ class btree {
       spares_ = o.spares_;
       height_ = o.height_;
       short_ = o.short_;
+      adopt_inline(o);
       o.forget();
     }
     return *this;
@@ -379,6 +384,7 @@ class btree {
     std::size_t full_nodes = 0;
     for (std::size_t h = 0; h < levels; ++h) full_nodes += per_level[h];
     const bool small_root = root_cap < leaf_capacity;
+    const bool inline_root = root_cap <= inline_capacity;
     if (small_root) full_nodes = 0;
     const std::size_t reserve = levels == 1 ? (small_root ? 0 : (n < leaf_capacity ? 0 : 2)) : levels + 1;
     // Allocate everything first into a private list.
@@ -393,7 +399,7 @@ class btree {
       }
       if (small) alloc_.deallocate(small, leaf_bytes(root_cap), node_align);
     };
-    if (small_root) {
+    if (small_root && !inline_root) {
       void* p = alloc_.allocate(leaf_bytes(root_cap), node_align);
       if (p == nullptr) return errc::out_of_memory;
       small = ::new (p) node{};
@@ -418,6 +424,7 @@ class btree {
     spare_ = list;
     spares_ = got;
     if (small_root) {
+      if (inline_root) small = ::new (static_cast<void*>(inline_)) node{};
       small->leaf = 1;
       small->capacity = static_cast<std::uint16_t>(root_cap);
       for (std::size_t i = 0; i < n; ++i) vals(small)[i] = next_value();
@@ -510,6 +517,7 @@ class btree {
   /// Capacity of a lone root leaf holding about n values: 1/8 headroom, rounded
   /// up to 4 values, so small sets pay a few values of slack, not a whole node.
   static constexpr std::size_t small_capacity(std::size_t n) noexcept {
+    if (n <= inline_capacity) return inline_capacity;
     std::size_t c = (n + n / 8 + 3) & ~std::size_t{3};
     return c >= leaf_capacity ? leaf_capacity : c;
   }
@@ -526,7 +534,27 @@ class btree {
   }
   static std::size_t room(const node* n) noexcept { return std::size_t{n->capacity} - n->count; }
 
+  node* inline_node() const noexcept { return reinterpret_cast<node*>(const_cast<unsigned char*>(inline_)); }
+  bool is_inline(const node* n) const noexcept { return n == inline_node(); }
+  /// Bytes a node holds from the allocator (none for the inline root).
+  std::size_t block_bytes(const node* n) const noexcept {
+    if (is_inline(n)) return 0;
+    return n->leaf ? leaf_bytes(n->capacity) : NodeBytes;
+  }
+  /// After taking o's fields: an inline root moves with its bytes.
+  void adopt_inline(btree& o) noexcept {
+    if (root_ != o.inline_node()) return;
+    std::memcpy(inline_, o.inline_, sizeof(inline_));
+    root_ = inline_node();
+  }
+
   node* alloc_leaf(std::size_t cap) noexcept {
+    if (cap <= inline_capacity && root_ != inline_node()) {
+      node* n = ::new (static_cast<void*>(inline_)) node{};
+      n->leaf = 1;
+      n->capacity = static_cast<std::uint16_t>(inline_capacity);
+      return n;
+    }
     const std::size_t b = leaf_bytes(cap);
     void* p = alloc_.allocate(b, node_align);
     if (p == nullptr) return nullptr;
@@ -537,6 +565,7 @@ class btree {
     return n;
   }
   void free_block(node* n) noexcept {
+    if (is_inline(n)) return;
     const std::size_t b = n->leaf ? leaf_bytes(n->capacity) : NodeBytes;
     bytes_ -= b;
     alloc_.deallocate(n, b, node_align);
@@ -933,7 +962,7 @@ class btree {
     if (n->leaf) {
       if (depth != height_) return false;
       if (n != root_ && n->capacity != leaf_capacity) return false;
-      bytes += leaf_bytes(n->capacity);
+      bytes += block_bytes(n);
       const Value* a = vals(n);
       for (std::size_t i = 1; i < n->count; ++i)
         if (!(KeyOf::key(a[i - 1]) < KeyOf::key(a[i]))) return false;
@@ -965,6 +994,7 @@ class btree {
   std::size_t spares_ = 0;
   std::size_t height_ = 0;
   bool short_ = false;
+  alignas(16) unsigned char inline_[header_bytes + inline_capacity * sizeof(Value)];
 };
 
 }  // namespace pmemperm::detail
