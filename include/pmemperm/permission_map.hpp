@@ -10,9 +10,12 @@
 //
 // Failure behaviour:
 //  - permit, permit_all, permit_exclusive, transfer and set_budget either succeed or
-//    change nothing at all (the strong guarantee), and a failed call never creates a
-//    domain. A permit that needs more bytes than the domain's budget allows returns
-//    budget_exceeded.
+//    change nothing at all (the strong guarantee, memory_bytes() included), and a
+//    failed call never creates a domain: a new domain's set is filled first and
+//    entered in the index last. A permit that needs more bytes than the domain's
+//    budget allows returns budget_exceeded. permit_all builds its result as a copy
+//    metered on its own, so the budget bounds that copy; the old set is kept beside
+//    it until the copy replaces it.
 //  - deny never fails for memory or budget: the budget is not enforced while
 //    denying (a set may need its revoke reserve back), and the sets' revoke rule
 //    holds: afterwards no page of the range is accessible to the domain. A backend
@@ -266,7 +269,8 @@ class permission_map {
 
   /// Moves r from one domain to another, atomically: `from` must hold all of r
   /// (else not_held); afterwards `to` holds r and `from` none of it, or on failure
-  /// both are as before.
+  /// both are as before. A fixed-capacity set that could not be cut exactly (r
+  /// strictly inside one of its runs while it is full) gives capacity_exceeded.
   [[nodiscard]] errc transfer(Domain from, Domain to, page_range r) noexcept {
     if (!r.valid()) return errc::invalid_range;
     record* src = lookup(from);

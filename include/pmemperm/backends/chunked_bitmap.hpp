@@ -89,7 +89,9 @@ class chunked_bitmap {
   struct key_of {
     [[nodiscard]] static constexpr page_t key(const entry& e) noexcept { return e.tag & ~low_bits; }
   };
-  using index = detail::btree<entry, Alloc, 4096, key_of>;
+  // No inline root: a revoke that cuts a range entry may add two entries, and
+  // a lone root leaf keeps room for them (an inline root has room for one).
+  using index = detail::btree<entry, Alloc, 4096, key_of, 0>;
   using cursor = typename index::cursor;
 
  public:

@@ -102,17 +102,17 @@ class hybrid {
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return tree_.memory_bytes() + heap_; }
 
   [[nodiscard]] bool contains(page_t p) const noexcept {
-    if (runs_ <= 1) return one_.first <= p && p <= one_.last;
+    if (runs_ <= 1) return runs_ == 1 && one_.first <= p && p <= one_.last;
     return contains_slow(p);
   }
   [[nodiscard]] bool contains_all(page_range r) const noexcept {
     if (!r.valid()) return false;
-    if (runs_ <= 1) return one_.first <= r.first && r.last <= one_.last;
+    if (runs_ <= 1) return runs_ == 1 && one_.first <= r.first && r.last <= one_.last;
     return contains_all_slow(r);
   }
   [[nodiscard]] bool contains_any(page_range r) const noexcept {
     if (!r.valid()) return false;
-    if (runs_ <= 1) return one_.first <= r.last && r.first <= one_.last;
+    if (runs_ <= 1) return runs_ == 1 && one_.first <= r.last && r.first <= one_.last;
     return contains_any_slow(r);
   }
 

@@ -56,7 +56,8 @@ struct key_first {
   }
 };
 
-template <class Value, byte_allocator Alloc, std::size_t NodeBytes = 4096, class KeyOf = key_first>
+template <class Value, byte_allocator Alloc, std::size_t NodeBytes = 4096, class KeyOf = key_first,
+          std::size_t InlineValues = 2>
 class btree {
   static_assert(std::is_trivially_copyable_v<Value>, "btree values are moved with memcpy");
   static_assert(alignof(Value) <= 16, "values are placed right after a 16-byte header");
@@ -87,7 +88,8 @@ class btree {
   static constexpr std::size_t internal_min = internal_capacity / 3;
   /// A lone root leaf of up to this many values lives inside the tree object, so a
   /// set of one run (with the free slot a revoke's split needs) takes no heap.
-  static constexpr std::size_t inline_capacity = 2;
+  /// 0 turns it off.
+  static constexpr std::size_t inline_capacity = InlineValues;
   /// Deep enough for 2^64 values at the smallest fan-out allowed below.
   static constexpr std::size_t max_height = 16;
 
@@ -384,7 +386,7 @@ class btree {
     std::size_t full_nodes = 0;
     for (std::size_t h = 0; h < levels; ++h) full_nodes += per_level[h];
     const bool small_root = root_cap < leaf_capacity;
-    const bool inline_root = root_cap <= inline_capacity;
+    const bool inline_root = inline_capacity > 0 && root_cap <= inline_capacity;
     if (small_root) full_nodes = 0;
     const std::size_t reserve = levels == 1 ? (small_root ? 0 : (n < leaf_capacity ? 0 : 2)) : levels + 1;
     // Allocate everything first into a private list.
@@ -517,7 +519,7 @@ class btree {
   /// Capacity of a lone root leaf holding about n values: 1/8 headroom, rounded
   /// up to 4 values, so small sets pay a few values of slack, not a whole node.
   static constexpr std::size_t small_capacity(std::size_t n) noexcept {
-    if (n <= inline_capacity) return inline_capacity;
+    if (inline_capacity > 0 && n <= inline_capacity) return inline_capacity;
     std::size_t c = (n + n / 8 + 3) & ~std::size_t{3};
     return c >= leaf_capacity ? leaf_capacity : c;
   }
@@ -549,7 +551,7 @@ class btree {
   }
 
   node* alloc_leaf(std::size_t cap) noexcept {
-    if (cap <= inline_capacity && root_ != inline_node()) {
+    if (inline_capacity > 0 && cap <= inline_capacity && root_ != inline_node()) {
       node* n = ::new (static_cast<void*>(inline_)) node{};
       n->leaf = 1;
       n->capacity = static_cast<std::uint16_t>(inline_capacity);
@@ -994,7 +996,7 @@ class btree {
   std::size_t spares_ = 0;
   std::size_t height_ = 0;
   bool short_ = false;
-  alignas(16) unsigned char inline_[header_bytes + inline_capacity * sizeof(Value)];
+  alignas(16) unsigned char inline_[inline_capacity > 0 ? header_bytes + inline_capacity * sizeof(Value) : 1];
 };
 
 }  // namespace pmemperm::detail
