@@ -53,6 +53,45 @@ class hybrid {
   static constexpr page_t chunk_pages = detail::hyb::chunk_pages;
   static constexpr std::uint32_t last_offset = detail::hyb::last_offset;
 
+  /// The visitor of grant(r) and revoke(r): nothing to report, so nothing is walked.
+  struct no_visitor {
+    void operator()(page_range) const noexcept {}
+  };
+
+  /// What a grant does to one partly covered chunk.
+  struct part {
+    page_t base = 0;
+    std::uint32_t lo = 0, hi = 0;  // the granted offsets
+    rep from = rep::empty, to = rep::empty;
+    stats after;
+    bool in_place = false;         // same external container, edited where it is
+    header* fresh = nullptr;       // a new external container, filled
+    std::uint64_t fresh_head = 0;  // a new inline slot
+    std::uint64_t fresh_tail = 0;
+    std::uint32_t nruns = 0;  // to == run: the chunk's runs afterwards (at most 2)
+    std::uint32_t run_lo[2] = {}, run_hi[2] = {};
+  };
+
+  /// What a grant that is not a fast path will do (kept in one place, each step
+  /// in its own function, so that no stack frame grows large even unoptimised).
+  struct grant_plan {
+    part parts[2];
+    std::size_t nparts = 0;
+    page_range mid = page_range::invalid();  // whole chunks covered
+    page_range merges[5];                    // runs to merge into the index, ascending
+    std::size_t nmerges = 0;
+    page_t keys[7] = {};  // every slot the grant may insert
+    std::size_t nkeys = 0;
+  };
+
+  /// The old state of [r.first, r.last + 1]: pages of r granted, run starts.
+  struct window_state {
+    std::uint64_t pages = 0;
+    std::uint64_t starts = 0;
+    bool joined_below = false;  // r.first - 1 is granted
+  };
+
+
  public:
   using allocator_type = Alloc;
 
@@ -217,92 +256,101 @@ class hybrid {
     if (const int done = grant_inside_container(r, on_added); done >= 0) return static_cast<errc>(done);
     if (contains_all(r)) return errc::ok;
 
-    // Plan: the partly covered chunks (at most two) and the whole chunks between.
-    part parts[2];
-    std::size_t nparts = 0;
+    grant_plan plan;
+    make_plan(r, plan);
+    if (const errc e = prepare_plan(plan); e != errc::ok) return e;
+    const window_state old = report_added(r, on_added);
+    apply_plan(plan);
+    pages_ += r.size() - old.pages;
+    runs_ = runs_ + (old.joined_below ? 0u : 1u) - old.starts;
+    tree_.settle();
+    return errc::ok;
+  }
+
+  void make_plan(page_range r, grant_plan& plan) const noexcept {
     bool head_part = false, tail_part = false;
     const page_t hb = detail::hyb::base_of(r.first), tb = detail::hyb::base_of(r.last);
     if (r.first != hb || r.last - hb < last_offset) {
-      parts[nparts++] = plan_part(hb, r.first, r.last - hb < last_offset ? r.last : hb + last_offset);
+      plan.parts[plan.nparts++] = plan_part(hb, r.first, r.last - hb < last_offset ? r.last : hb + last_offset);
       head_part = true;
     }
     if (tb != hb && r.last - tb < last_offset) {
-      parts[nparts++] = plan_part(tb, tb, r.last);
+      plan.parts[plan.nparts++] = plan_part(tb, tb, r.last);
       tail_part = true;
     }
     // Whole chunks between the parts (2^63 is a multiple of the chunk size, so
     // hb + chunk_pages cannot overflow).
     const page_t mid_first = head_part ? hb + chunk_pages : r.first;
     const page_t mid_last = tail_part ? tb - 1 : r.last;
-    const bool has_mid = mid_first <= mid_last;
+    if (mid_first <= mid_last) plan.mid = page_range{mid_first, mid_last};
+    if (head_part) add_part_runs(plan, plan.parts[0]);
+    if (plan.mid.valid()) add_merge(plan, plan.mid);
+    if (tail_part) add_part_runs(plan, plan.parts[plan.nparts - 1]);
+    for (std::size_t j = 0; j < plan.nmerges; ++j) plan.keys[plan.nkeys++] = plan.merges[j].first;
+    for (std::size_t i = 0; i < plan.nparts; ++i) {
+      const part& x = plan.parts[i];
+      if (x.to != rep::run && (x.from == rep::run || x.from == rep::empty)) plan.keys[plan.nkeys++] = x.base;
+    }
+  }
+  static void add_merge(grant_plan& plan, page_range m) noexcept {
+    if (plan.nmerges > 0 && plan.merges[plan.nmerges - 1].last + 1 >= m.first) {
+      if (m.last > plan.merges[plan.nmerges - 1].last) plan.merges[plan.nmerges - 1].last = m.last;
+    } else {
+      plan.merges[plan.nmerges++] = m;
+    }
+  }
+  static void add_part_runs(grant_plan& plan, const part& x) noexcept {
+    if (x.to != rep::run) return;
+    for (std::uint32_t j = 0; j < x.nruns; ++j) add_merge(plan, page_range{x.base + x.run_lo[j], x.base + x.run_hi[j]});
+  }
 
-    // Runs to merge into the index, ascending, adjacent ones joined; the keys of
-    // every slot the grant may insert.
-    page_range merges[5];
-    std::size_t nmerges = 0;
-    auto add_merge = [&](page_range m) noexcept {
-      if (nmerges > 0 && merges[nmerges - 1].last + 1 >= m.first) {
-        if (m.last > merges[nmerges - 1].last) merges[nmerges - 1].last = m.last;
-      } else {
-        merges[nmerges++] = m;
-      }
-    };
-    auto add_part_runs = [&](const part& x) noexcept {
-      if (x.to != rep::run) return;
-      for (std::uint32_t j = 0; j < x.nruns; ++j) add_merge(page_range{x.base + x.run_lo[j], x.base + x.run_hi[j]});
-    };
-    if (head_part) add_part_runs(parts[0]);
-    if (has_mid) add_merge(page_range{mid_first, mid_last});
-    if (tail_part) add_part_runs(parts[nparts - 1]);
-    page_t keys[7];
-    std::size_t nkeys = 0;
-    for (std::size_t j = 0; j < nmerges; ++j) keys[nkeys++] = merges[j].first;
-    for (std::size_t i = 0; i < nparts; ++i)
-      if (parts[i].to != rep::run && (parts[i].from == rep::run || parts[i].from == rep::empty)) keys[nkeys++] = parts[i].base;
-
-    // Every allocation first.
-    for (std::size_t i = 0; i < nparts; ++i) {
-      if (!prepare_part(parts[i], r)) {
-        for (std::size_t j = 0; j <= i; ++j) drop_fresh(parts[j]);
+  /// Every allocation the plan needs, all or nothing.
+  errc prepare_plan(grant_plan& plan) noexcept {
+    for (std::size_t i = 0; i < plan.nparts; ++i) {
+      if (!prepare_part(plan.parts[i])) {
+        for (std::size_t j = 0; j <= i; ++j) drop_fresh(plan.parts[j]);
         return errc::out_of_memory;
       }
     }
-    if (tree_.prepare_inserts(keys, nkeys, true) != errc::ok) {
-      for (std::size_t j = 0; j < nparts; ++j) drop_fresh(parts[j]);
+    if (tree_.prepare_inserts(plan.keys, plan.nkeys, true) != errc::ok) {
+      for (std::size_t j = 0; j < plan.nparts; ++j) drop_fresh(plan.parts[j]);
       return errc::out_of_memory;
     }
+    return errc::ok;
+  }
 
-    // Report the pages that are new, and measure the old state of the window.
+  /// Containers in place or replaced, container chunks that become runs removed,
+  /// run chunks that become containers cleared, whole chunks cleared, then the
+  /// run merges and the new container slots. Cannot fail.
+  void apply_plan(grant_plan& plan) noexcept {
+    for (std::size_t i = 0; i < plan.nparts; ++i) apply_part_containers(plan.parts[i]);
+    if (plan.mid.valid()) erase_containers_within(plan.mid.first, plan.mid.last);
+    for (std::size_t j = 0; j < plan.nmerges; ++j) merge_run(plan.merges[j]);
+    for (std::size_t i = 0; i < plan.nparts; ++i) insert_part_slot(plan.parts[i]);
+  }
+
+  /// Reports the pages of r that a grant adds (the gaps between the old runs)
+  /// and measures the old state of the window.
+  template <class F>
+  window_state report_added(page_range r, F& on_added) const noexcept {
+    window_state st;
     const page_range window{r.first, r.last < max_page ? r.last + 1 : r.last};
-    std::uint64_t old_pages = 0, pieces = 0;
+    std::uint64_t pieces = 0;
     page_t cur = r.first;
     bool first_at_start = false;
     walk(window, [&](page_range p) noexcept {
       if (pieces++ == 0) first_at_start = p.first == r.first;
       if (p.first > r.last) return true;
       const page_t l = p.last > r.last ? r.last : p.last;
-      old_pages += l - p.first + 1;
+      st.pages += l - p.first + 1;
       if (p.first > cur) on_added(page_range{cur, p.first - 1});
       cur = l + 1;
       return true;
     });
     if (cur <= r.last) on_added(page_range{cur, r.last});
-    const bool joined_below = r.first > 0 && contains(r.first - 1);
-    const std::uint64_t starts_before = pieces - (first_at_start && joined_below ? 1u : 0u);
-    const std::uint64_t starts_after = joined_below ? 0u : 1u;
-
-    // Apply: containers in place or replaced, container chunks that become runs
-    // removed, run chunks that become containers cleared, whole chunks cleared,
-    // then the run merges and the new container slots.
-    for (std::size_t i = 0; i < nparts; ++i) apply_part_containers(parts[i]);
-    if (has_mid) erase_containers_within(mid_first, mid_last);
-    for (std::size_t j = 0; j < nmerges; ++j) merge_run(merges[j]);
-    for (std::size_t i = 0; i < nparts; ++i) insert_part_slot(parts[i]);
-
-    pages_ += r.size() - old_pages;
-    runs_ = runs_ + starts_after - starts_before;
-    tree_.settle();
-    return errc::ok;
+    st.joined_below = r.first > 0 && contains_slow(r.first - 1);
+    st.starts = pieces - (first_at_start && st.joined_below ? 1u : 0u);
+    return st;
   }
 
   template <class F>
@@ -471,25 +519,6 @@ class hybrid {
   }
 
  private:
-  /// The visitor of grant(r) and revoke(r): nothing to report, so nothing is walked.
-  struct no_visitor {
-    void operator()(page_range) const noexcept {}
-  };
-
-  /// What a grant does to one partly covered chunk.
-  struct part {
-    page_t base = 0;
-    std::uint32_t lo = 0, hi = 0;  // the granted offsets
-    rep from = rep::empty, to = rep::empty;
-    stats after;
-    bool in_place = false;         // same external container, edited where it is
-    header* fresh = nullptr;       // a new external container, filled
-    std::uint64_t fresh_head = 0;  // a new inline slot
-    std::uint64_t fresh_tail = 0;
-    std::uint32_t nruns = 0;  // to == run: the chunk's runs afterwards (at most 2)
-    std::uint32_t run_lo[2] = {}, run_hi[2] = {};
-  };
-
   // ---- walking -------------------------------------------------------------------------
 
   /// Joins pieces into maximal runs before passing them on.
@@ -739,7 +768,7 @@ class hybrid {
   }
 
   /// Allocates and fills what the chunk needs afterwards. False on out_of_memory.
-  bool prepare_part(part& x, page_range) noexcept {
+  bool prepare_part(part& x) noexcept {
     if (x.to == rep::run) return true;
     const cursor c = container_at(x.base);
     if (x.to == rep::inline_sparse) {
