@@ -13,3 +13,6 @@
 #include "backends/rangeset.hpp"
 #include "backends/capped_page.hpp"
 #include "backends/flat_bitmap.hpp"
+#include "backends/chunked_bitmap.hpp"
+#include "backends/hybrid.hpp"
+#include "permission_map.hpp"

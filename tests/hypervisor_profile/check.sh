@@ -4,7 +4,7 @@
 # Every core header (include/pmemperm minus study/ and backends/icl.hpp) is compiled
 # on its own, included twice in a translation unit of its own, so a header that
 # relies on another one's includes, or lacks its include guard, fails. Then
-# instantiate.cpp, which calls every member of every backend, is compiled with -O2
+# instantiate.cpp, which calls every member of every backend, is compiled with -O2 and -O0
 # into an object file (with and without PMEMPERM_DEBUG), so -Wframe-larger-than and
 # -Wconversion see real code. All of it with g++ and with clang++; with g++ on
 # x86-64, -mgeneral-regs-only also turns any floating point in that code into an
@@ -78,14 +78,17 @@ for cxx in ${PMEMPERM_HV_COMPILERS:-g++ clang++}; do
   done
 
   name=$(basename "$cxx")
-  for variant in release debug; do
-    extra=()
-    [ "$variant" = debug ] && extra=(-DPMEMPERM_DEBUG)
-    if "$cxx" "${flags[@]}" "${extra[@]}" -O2 -c "$here/instantiate.cpp" \
+  # -O2 as shipped, with and without the internal checks; -O0 as a debugging
+  # embedder builds it (frames are largest there).
+  for variant in release debug unoptimised; do
+    extra=(-O2)
+    [ "$variant" = debug ] && extra=(-O2 -DPMEMPERM_DEBUG)
+    [ "$variant" = unoptimised ] && extra=(-O0 -DPMEMPERM_DEBUG)
+    if "$cxx" "${flags[@]}" "${extra[@]}" -c "$here/instantiate.cpp" \
          -o "$work/instantiate.$name.$variant.o"; then
-      echo "ok    instantiate.cpp -O2 ($variant)"
+      echo "ok    instantiate.cpp ${extra[*]}"
     else
-      fail "$cxx: instantiate.cpp -O2 ($variant)"
+      fail "$cxx: instantiate.cpp ${extra[*]}"
     fi
   done
 done

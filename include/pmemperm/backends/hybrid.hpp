@@ -1023,7 +1023,7 @@ class hybrid {
         if (h->cap < need) lax_ = true;
         return;
       }
-      detail::hyb::fill(fresh, now, source);
+      detail::hyb::copy_into(h, fresh);
       free_container(h);
       tree_[c].tail = reinterpret_cast<std::uint64_t>(fresh);
       return;
