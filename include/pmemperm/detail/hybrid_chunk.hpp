@@ -388,6 +388,19 @@ bool walk(const view& v, std::uint32_t lo, std::uint32_t hi, F&& f) noexcept {
     const std::uint16_t* idx = u16s(v.h);
     return lower_u16(idx, v.h->words, 1, wh + 1) - lower_u16(idx, v.h->words, 1, wl);
   }
+  if (v.kind == rep::runs) {
+    const std::uint16_t* a = u16s(v.h);
+    const std::uint32_t n = v.h->runs, lo = wl << 6, hi = (wh << 6) | 63u;
+    std::uint32_t count = 0, last_word = ~0u;
+    for (std::uint32_t i = lower_u16(a + 1, n, 2, lo); i < n && a[2 * i] <= hi; ++i) {
+      const std::uint32_t f = (a[2 * i] > lo ? a[2 * i] : lo) >> 6;
+      const std::uint32_t l = (a[2 * i + 1] < hi ? a[2 * i + 1] : hi) >> 6;
+      const std::uint32_t from = f == last_word ? f + 1 : f;
+      if (from <= l) count += l - from + 1;
+      last_word = l;
+    }
+    return count;
+  }
   std::uint32_t n = 0;
   std::uint32_t last_word = ~0u;
   walk(v, wl << 6, (wh << 6) | 63u, [&](std::uint32_t f, std::uint32_t l) noexcept {
@@ -528,7 +541,7 @@ struct window_counts {
 [[nodiscard]] inline window_counts count_window(const view& v, std::uint32_t lo, std::uint32_t hi) noexcept {
   window_counts c;
   const std::uint32_t end = hi < last_offset ? hi + 1 : hi;
-  if (v.kind != rep::sparse || lo != hi) c.below = lo > 0 && contains(v, lo - 1);
+  if (v.kind != rep::runs && (v.kind != rep::sparse || lo != hi)) c.below = lo > 0 && contains(v, lo - 1);
   if (v.kind == rep::dense) {  // word at a time
     const word_t* w = bitwords(v.h);
     for (std::uint32_t wi = lo >> 6; wi <= (hi >> 6); ++wi) {
@@ -536,6 +549,28 @@ struct window_counts {
       c.words += w[wi] != 0 ? 1u : 0u;
     }
     c.starts = static_cast<std::uint32_t>(count_run_starts(w, lo, end));
+    return c;
+  }
+  if (v.kind == rep::runs) {  // one search, then the few pairs around the window
+    const std::uint16_t* a = u16s(v.h);
+    const std::uint32_t n = v.h->runs;
+    const std::uint32_t wlo = (lo & ~63u) < (lo > 0 ? lo - 1 : 0) ? (lo & ~63u) : (lo > 0 ? lo - 1 : 0);
+    const std::uint32_t whi = (hi | 63u) > end ? (hi | 63u) : end;
+    std::uint32_t last_word = ~0u;
+    for (std::uint32_t i = lower_u16(a + 1, n, 2, wlo); i < n && a[2 * i] <= whi; ++i) {
+      const std::uint32_t f = a[2 * i], l = a[2 * i + 1];
+      if (lo > 0 && f <= lo - 1 && lo - 1 <= l) c.below = true;
+      if (f >= lo && f <= end) ++c.starts;
+      const std::uint32_t pf = f > lo ? f : lo, pl = l < hi ? l : hi;
+      if (pf <= pl) c.pages += pl - pf + 1;
+      const std::uint32_t wf = (f > (lo & ~63u) ? f : (lo & ~63u)) >> 6;
+      const std::uint32_t wl2 = (l < (hi | 63u) ? l : (hi | 63u)) >> 6;
+      if (wf <= wl2) {
+        const std::uint32_t from = wf == last_word ? wf + 1 : wf;
+        if (from <= wl2) c.words += wl2 - from + 1;
+        last_word = wl2;
+      }
+    }
     return c;
   }
   if (v.kind == rep::sparse && lo == hi) {  // one page: one search
