@@ -1,0 +1,173 @@
+// The hybrid's representation choices: what each fragmentation pattern becomes,
+// conversions in both directions at the same thresholds, and the same shape
+// whatever the order of the operations (the generic suite checks its contents).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include <pmemperm/backends/hybrid.hpp>
+#include <pmemperm/study/patterns.hpp>
+#include <pmemperm/testing.hpp>
+
+namespace {
+
+using namespace pmemperm;
+using rep = detail::hyb::rep;
+constexpr page_t chunk = detail::hyb::chunk_pages;
+
+/// Representation of every chunk that holds pages, keyed by chunk base.
+std::map<page_t, rep> shape_of(const hybrid<>& s) {
+  std::map<page_t, rep> shape;
+  (void)s.for_each_range([&](page_range r) {
+    for (page_t b = detail::hyb::base_of(r.first);; b += chunk) {
+      shape.emplace(b, s.representation_at(b));
+      if (b >= detail::hyb::base_of(r.last)) break;
+    }
+    return true;
+  });
+  return shape;
+}
+
+hybrid<> build(const std::vector<page_range>& grants) {
+  hybrid<> s;
+  for (const page_range& r : grants) REQUIRE(s.grant(r) == errc::ok);
+  REQUIRE(s.check_invariants());
+  return s;
+}
+
+std::map<rep, std::size_t> histogram(const std::map<page_t, rep>& shape) {
+  std::map<rep, std::size_t> h;
+  for (const auto& [base, k] : shape) ++h[k];
+  return h;
+}
+
+study::pattern make(study::pattern_id id, unsigned scale, study::grant_order order = study::grant_order::random) {
+  study::pattern_params p;
+  p.scale_log2 = scale;
+  p.order = order;
+  return study::make_pattern(id, p);
+}
+
+}  // namespace
+
+TEST_CASE("hybrid: each pattern gets the representation that suits it", "[hybrid]") {
+  SECTION("W1 and W2: long runs stay plain index slots, one per run") {
+    for (auto id : {study::pattern_id::w1, study::pattern_id::w2}) {
+      const auto p = make(id, 2);
+      const hybrid<> s = build(p.grants);
+      for (const auto& [base, k] : shape_of(s)) REQUIRE(k == rep::run);
+      REQUIRE(s.slot_count() == p.runs);  // merged across chunk borders
+      REQUIRE(s.memory_bytes() <= 16 * p.runs + 256);
+    }
+  }
+  SECTION("W3 and W5: dense fragmentation becomes whole-chunk bitmaps") {
+    for (auto id : {study::pattern_id::w3, study::pattern_id::w5}) {
+      const auto p = make(id, 4);  // same density per chunk as full size
+      const hybrid<> s = build(p.grants);
+      const auto shape = shape_of(s);
+      INFO("pattern " << study::name(id));
+      REQUIRE(shape.size() >= 3);
+      // The region is not chunk-aligned: its first and last chunks are only partly
+      // in it; every chunk between holds the pattern's full density.
+      for (auto it = std::next(shape.begin()); it != std::prev(shape.end()); ++it) REQUIRE(it->second == rep::dense);
+      REQUIRE(s.memory_bytes() <= 2 * p.pages);  // bits per page, where a run list needs 16 bytes
+    }
+  }
+  SECTION("W4: scattered single pages stay in the slot or a small sparse list") {
+    const auto p = make(study::pattern_id::w4, 0);
+    const hybrid<> s = build(p.grants);
+    const auto h = histogram(shape_of(s));
+    for (const auto& [k, n] : h) REQUIRE((k == rep::run || k == rep::inline_sparse || k == rep::sparse));
+    REQUIRE(h.count(rep::inline_sparse) == 1);
+    REQUIRE(h.count(rep::sparse) == 1);
+    REQUIRE(s.memory_bytes() <= 8 * p.pages);
+  }
+  SECTION("W6: clusters become the nonzero words of a bitmap, not a whole bitmap") {
+    const auto p = make(study::pattern_id::w6, 2);
+    const hybrid<> s = build(p.grants);
+    const auto h = histogram(shape_of(s));
+    std::size_t chunks = 0;
+    for (const auto& [k, n] : h) chunks += n;
+    REQUIRE(h.count(rep::words) == 1);
+    REQUIRE(h.at(rep::words) * 10 >= chunks * 9);  // all but chunks shared by clusters
+    REQUIRE(h.count(rep::dense) == 0);
+  }
+}
+
+TEST_CASE("hybrid: conversions happen at the same thresholds in both directions", "[hybrid]") {
+  // Pages are added one by one in a fixed shape, then removed in the opposite
+  // order. The set after k grants equals the set after removing back down to k
+  // pages, so a canonical representation must be the same at every step: every
+  // threshold crossed going up is crossed at the same place going down.
+  struct shape {
+    const char* name;
+    page_t first;
+    page_t step;
+    std::size_t pages;
+  };
+  const shape shapes[] = {
+      {"every other page", 5 * chunk + 2, 2, 9000},    // inline, sparse, dense
+      {"one page per word", 9 * chunk + 1, 64, 1000},  // inline, sparse, words
+      {"pairs every 8 pages", 3 * chunk, 4, 6000},     // via run lists and bitmaps
+  };
+  for (const shape& sh : shapes) {
+    INFO(sh.name);
+    alloc_stats st;
+    hybrid<counting_allocator<>> s{counting_allocator<>(st)};
+    std::vector<page_t> pages;
+    for (std::size_t i = 0; i < sh.pages; ++i)
+      pages.push_back(sh.step == 4 ? sh.first + 8 * (i / 2) + (i % 2)  // pairs: pages 8k and 8k + 1
+                                   : sh.first + sh.step * i);
+    std::vector<rep> up;
+    for (page_t p : pages) {
+      REQUIRE(s.grant(page_range::single(p)) == errc::ok);
+      up.push_back(s.representation_at(sh.first));
+      REQUIRE(s.memory_bytes() == st.live_bytes);
+    }
+    REQUIRE(s.check_invariants());
+    std::vector<rep> kinds_seen = up;
+    kinds_seen.erase(std::unique(kinds_seen.begin(), kinds_seen.end()), kinds_seen.end());
+    REQUIRE(kinds_seen.size() >= 3);  // the shape does cross thresholds
+    for (std::size_t k = pages.size(); k-- > 1;) {
+      REQUIRE(s.revoke(page_range::single(pages[k])) == errc::ok);
+      INFO("down to " << k << " pages");
+      REQUIRE(s.representation_at(sh.first) == up[k - 1]);
+    }
+    REQUIRE(s.check_invariants());
+    REQUIRE(s.revoke(page_range::single(pages[0])) == errc::ok);
+    REQUIRE(s.empty());
+    REQUIRE(s.memory_bytes() == 0);
+    REQUIRE(st.live_bytes == 0);
+  }
+}
+
+TEST_CASE("hybrid: W6 built in sorted, reverse and random order has one shape", "[hybrid]") {
+  const auto sorted = make(study::pattern_id::w6, 3, study::grant_order::sorted);
+  std::vector<page_range> reverse(sorted.grants.rbegin(), sorted.grants.rend());
+  const auto random = make(study::pattern_id::w6, 3, study::grant_order::random);
+  REQUIRE(random.grants != sorted.grants);
+
+  const hybrid<> a = build(sorted.grants);
+  const hybrid<> b = build(reverse);
+  const hybrid<> c = build(random.grants);
+  REQUIRE(shape_of(a) == shape_of(b));
+  REQUIRE(shape_of(a) == shape_of(c));
+  REQUIRE(a.slot_count() == b.slot_count());
+  REQUIRE(a.slot_count() == c.slot_count());
+  REQUIRE(a.range_count() == sorted.runs);
+  REQUIRE(c.range_count() == sorted.runs);
+
+  // Taking every third cluster grant away again, in another order, lands on the
+  // shape the remaining grants have when built directly.
+  std::vector<page_range> kept, dropped;
+  for (std::size_t i = 0; i < sorted.grants.size(); ++i) (i % 3 == 0 ? dropped : kept).push_back(sorted.grants[i]);
+  hybrid<> d = build(random.grants);
+  for (auto it = dropped.rbegin(); it != dropped.rend(); ++it) REQUIRE(d.revoke(*it) == errc::ok);
+  const hybrid<> e = build(kept);
+  REQUIRE(d.check_invariants());
+  REQUIRE(shape_of(d) == shape_of(e));
+  REQUIRE(d.count() == e.count());
+}
