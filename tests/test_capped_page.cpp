@@ -4,6 +4,8 @@
 // bitmap (one byte per page over a small window), which knows nothing of runs.
 #include <catch2/catch.hpp>
 
+#include "support/generic_ops.hpp"
+#include "support/printing.hpp"
 #include <pmemperm/backends/capped_page.hpp>
 
 #include <algorithm>
@@ -29,27 +31,17 @@ using runs = std::vector<page_range>;
 
 constexpr std::size_t cap = capped_page::capacity;
 
-runs snapshot(const capped_page& s) {
-  runs out;
-  (void)s.for_each_range([&](page_range r) {
-    out.push_back(r);
-    return true;
-  });
-  return out;
+// Shared helpers of the generic suite, under the names these tests use.
+template <class S>
+runs snapshot(const S& s) {
+  return pmemperm::test::collect_ranges(s);
 }
-
-std::string text(const runs& rs) {
-  std::ostringstream os;
-  os << rs.size() << " runs:";
-  for (const page_range& r : rs) os << " [" << r.first << "," << r.last << "]";
-  return os.str();
+template <class S>
+runs snapshot(const S& s, page_range window) {
+  return pmemperm::test::collect_ranges(s, window);
 }
-
-std::uint64_t pages_in(const runs& rs) {
-  std::uint64_t n = 0;
-  for (const page_range& r : rs) n += r.last - r.first + 1;
-  return n;
-}
+std::string text(const runs& rs) { return pmemperm::test::ranges_text(rs); }
+std::uint64_t pages_in(const runs& rs) { return pmemperm::test::total_pages(rs); }
 
 // The set must be exactly `expected`, through every query that reads it.
 void require_state(const capped_page& s, const runs& expected) {

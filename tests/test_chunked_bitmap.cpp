@@ -6,6 +6,8 @@
 // shares; here small chunk sizes (64, 256 pages) make the boundaries cheap to hit.
 #include <catch2/catch.hpp>
 
+#include "support/generic_ops.hpp"
+#include "support/printing.hpp"
 #include <pmemperm/backends/chunked_bitmap.hpp>
 #include <pmemperm/testing.hpp>
 
@@ -35,28 +37,17 @@ using failing = failing_allocator<>;
 template <page_t C>
 using counted = chunked_bitmap<counting, C>;
 
+// Shared helpers of the generic suite, under the names these tests use.
 template <class S>
-runs snapshot(const S& s, page_range window = page_range{0, max_page}) {
-  runs out;
-  (void)s.for_each_range(window, [&](page_range r) {
-    out.push_back(r);
-    return true;
-  });
-  return out;
+runs snapshot(const S& s) {
+  return pmemperm::test::collect_ranges(s);
 }
-
-std::string text(const runs& rs) {
-  std::ostringstream os;
-  os << rs.size() << " runs:";
-  for (const page_range& r : rs) os << " [" << r.first << "," << r.last << "]";
-  return os.str();
+template <class S>
+runs snapshot(const S& s, page_range window) {
+  return pmemperm::test::collect_ranges(s, window);
 }
-
-std::uint64_t pages_in(const runs& rs) {
-  std::uint64_t n = 0;
-  for (const page_range& r : rs) n += r.last - r.first + 1;
-  return n;
-}
+std::string text(const runs& rs) { return pmemperm::test::ranges_text(rs); }
+std::uint64_t pages_in(const runs& rs) { return pmemperm::test::total_pages(rs); }
 
 void require_runs(const runs& actual, const runs& expected, const char* what) {
   if (actual != expected) FAIL(what << ": got " << text(actual) << "\nexpected " << text(expected));
