@@ -165,7 +165,13 @@ class hybrid {
     if (s.is_run()) return p <= s.tail;
     const page_t base = s.key();
     if (p - base > last_offset) return false;
-    return detail::hyb::contains(view::of(s), static_cast<std::uint32_t>(p - base));
+    const auto off = static_cast<std::uint32_t>(p - base);
+    if (!s.is_inline()) {  // a whole-chunk bitmap is the commonest container hit: test it directly
+      const header* h = detail::hyb::hdr(s.tail);
+      if (static_cast<rep>(h->kind) == rep::dense)
+        return ((reinterpret_cast<const detail::word_t*>(h + 1)[off >> 6] >> (off & 63u)) & 1u) != 0;
+    }
+    return detail::hyb::contains(view::of(s), off);
   }
 
   [[nodiscard]] bool contains_all_slow(page_range r) const noexcept {
