@@ -7,7 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 {
-  "$root/scripts/deps.sh" cmake make g++ libboost-dev libbenchmark-dev
+  # CRoaring and Abseil are the comparators of bench/bench_targets (same preset).
+  "$root/scripts/deps.sh" cmake make g++ libboost-dev libbenchmark-dev libroaring-dev libabsl-dev
   cd "$root"
   cmake --preset release
   cmake --build --preset release --target pattern_table
