@@ -1,4 +1,4 @@
-// pmemperm/study/patterns.hpp — the fragmented assignment patterns W1–W6 of
+// pmemperm/study/patterns.hpp — the fragmented assignment patterns W1–W8 of
 // DESIGN.md, generated deterministically for tests, benchmarks and examples.
 //
 // A study helper, not a core header: it uses std::vector and may throw
@@ -24,12 +24,41 @@
 //      not aligned; 64 random pages (a quarter) of each missing;
 //      granted as the maximal runs of each cluster                 ~196k    786432
 //
+//  W7  churn, a domain's life: 10^6 grant/revoke operations in a
+//      2^26-page window (make_churn; see below); what is left at
+//      the end, default seed: ~3.3e7 pages in ~27k runs            ~500k    ~3.3e7
+//  W8  many domains: 1024 domains partitioning 2^26 pages, each
+//      holding ~48 fragments (make_domains; see below)             ~49k     2^26
+//
 // Scaling: W1, W3, W4 and W5 counts shift right by scale_log2 (never below 1 page);
 // W2 keeps 64 ranges of 2^(14 - scale) pages; W6 keeps the 256-page cluster shape
 // and has 4096 >> scale clusters (at least one).
 //
-// W7 (churn) and W8 (many domains) are operation sequences rather than grant
-// lists; they will be added here by a later issue, next to these.
+// W7 and W8 are not single grant lists, so make_pattern refuses them; make_churn
+// and make_domains generate them (the `order` parameter is ignored by W7, whose
+// stream has an order of its own).
+//
+// W7, a domain's life. ops = 10^6 >> scale operations (at least 512) inside a
+// window of 2^(26 - scale) pages (at least 2^14) at a random place in the universe.
+// A working set of window/64 pages drifts forward through the window (wrapping at
+// its end), about once over the stream; every operation starts at a uniform page of
+// the working set. The share of grants falls linearly from 3/4 to 1/4 over the
+// stream (half overall): the working set fills up early and thins out late, while
+// pages it has drifted past stay granted, as a long-lived domain's do. Sizes, for grants
+// and revokes alike: 1/2 single pages, 7/20 small ranges of 2..64 pages, 3/20 large
+// ranges of 65..max(128, window/4096) pages (2^14 at scale 0); a range is cut short
+// at the window's end. The exact pages and runs left at the end come from replaying
+// the stream on an interval map.
+//
+// W8, many domains. N = 2^26 >> scale pages at a random place in the universe are
+// cut into min(2^14, N/4) equal stripes; each stripe is split at random distinct cut
+// points into 2, 3 or 4 pieces, each piece granted to a different domain. Domains
+// are dealt from a shuffled deck of all 1024 ids, reshuffled when used up, so every
+// domain gets one piece per round of the deck (all hold the same number of pieces
+// give or take one) and every domain is non-empty; no page is in two domains, every
+// page of the N is in one. Always 1024 domains: below N = 2^11 (scale > 15) there
+// are too few pieces, and make_domains throws. Up to scale 10 the stripes only get
+// shorter and each domain holds ~48 runs; above it ~3 * 2^(14 - scale), at least one.
 //
 // Costs: generation is O(g log g) for g grants (one sort for the exact summary).
 #pragma once
@@ -37,6 +66,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <map>
 #include <stdexcept>
 #include <vector>
 
@@ -101,9 +132,10 @@ class prng {
   std::uint64_t s_[4]{};
 };
 
-enum class pattern_id : std::uint8_t { w1 = 1, w2, w3, w4, w5, w6 };
+enum class pattern_id : std::uint8_t { w1 = 1, w2, w3, w4, w5, w6, w7, w8 };
 
-/// The patterns this header generates, in table order.
+/// The grant-list patterns (make_pattern), in table order; W7 and W8 have their own
+/// generators (make_churn, make_domains).
 inline constexpr pattern_id grant_patterns[] = {pattern_id::w1, pattern_id::w2, pattern_id::w3,
                                                 pattern_id::w4, pattern_id::w5, pattern_id::w6};
 
@@ -115,6 +147,8 @@ inline constexpr pattern_id grant_patterns[] = {pattern_id::w1, pattern_id::w2, 
     case pattern_id::w4: return "W4";
     case pattern_id::w5: return "W5";
     case pattern_id::w6: return "W6";
+    case pattern_id::w7: return "W7";
+    case pattern_id::w8: return "W8";
   }
   return "W?";
 }
@@ -127,6 +161,8 @@ inline constexpr pattern_id grant_patterns[] = {pattern_id::w1, pattern_id::w2, 
     case pattern_id::w4: return "random sparse: single pages over the universe";
     case pattern_id::w5: return "random dense: single pages in a 4x window";
     case pattern_id::w6: return "clustered-fragmented: 256-page clusters, a quarter missing";
+    case pattern_id::w7: return "churn: a domain's life of mixed grants and revokes";
+    case pattern_id::w8: return "many domains: 1024 domains partitioning 2^26 pages";
   }
   return "";
 }
@@ -220,18 +256,35 @@ inline void require(bool ok, const char* what) {
 
 }  // namespace detail
 
-/// Generate pattern `id`. Throws std::invalid_argument when the scaled pattern does
-/// not fit in the universe or the universe does not fit below max_page.
-[[nodiscard]] inline pattern make_pattern(pattern_id id, const pattern_params& params = {}) {
-  detail::require(params.universe_log2 <= 63, "universe_log2 must be at most 63");
-  const std::uint64_t u = std::uint64_t{1} << params.universe_log2;
-  detail::require(params.base <= max_page - (u - 1), "universe passes max_page");
-  const unsigned s = params.scale_log2;
+namespace detail {
 
+/// The universe of `params`, checked to fit below max_page.
+[[nodiscard]] inline page_range universe_of(const pattern_params& params) {
+  require(params.universe_log2 <= 63, "universe_log2 must be at most 63");
+  const std::uint64_t u = std::uint64_t{1} << params.universe_log2;
+  require(params.base <= max_page - (u - 1), "universe passes max_page");
+  return page_range{params.base, params.base + (u - 1)};
+}
+
+/// Each pattern draws from its own stream, so adding one never changes another.
+[[nodiscard]] inline prng rng_for(pattern_id id, const pattern_params& params) noexcept {
+  return prng((params.seed != 0 ? params.seed : default_seed) + static_cast<std::uint64_t>(id) * 0x9e3779b97f4a7c15u);
+}
+
+}  // namespace detail
+
+/// Generate grant-list pattern `id` (W1–W6). Throws std::invalid_argument when the
+/// scaled pattern does not fit in the universe, the universe does not fit below
+/// max_page, or `id` is W7 or W8 (see make_churn and make_domains).
+[[nodiscard]] inline pattern make_pattern(pattern_id id, const pattern_params& params = {}) {
+  detail::require(id != pattern_id::w7 && id != pattern_id::w8,
+                  "W7 and W8 are not grant lists: use make_churn or make_domains");
   pattern out;
   out.id = id;
-  out.universe = page_range{params.base, params.base + (u - 1)};
-  prng rng((params.seed != 0 ? params.seed : detail::default_seed) + static_cast<std::uint64_t>(id) * 0x9e3779b97f4a7c15u);
+  out.universe = detail::universe_of(params);
+  const std::uint64_t u = out.universe.size();
+  const unsigned s = params.scale_log2;
+  prng rng = detail::rng_for(id, params);
   std::vector<page_range>& g = out.grants;
   const page_t b = params.base;
 
@@ -296,6 +349,9 @@ inline void require(bool ok, const char* what) {
       }
       break;
     }
+    case pattern_id::w7:
+    case pattern_id::w8:
+      break;  // refused above
   }
 
   const std::vector<page_range> runs = normalize(g);
@@ -349,6 +405,230 @@ struct revoke_plan {
     plan.pages += blocks[i].size();
   }
   return plan;
+}
+
+// ---- W7: churn ---------------------------------------------------------------------
+
+struct churn_op {
+  bool grant = true;  ///< grant r, else revoke it
+  page_range r{};
+};
+
+struct churn_pattern {
+  pattern_id id = pattern_id::w7;
+  page_range universe{};
+  page_range window{};         ///< every operation lies inside it
+  std::vector<churn_op> ops;   ///< to apply in this order to an empty set
+  std::uint64_t grants = 0;    ///< operations that grant; the rest revoke
+  std::uint64_t revokes = 0;
+  std::uint64_t singles = 0;   ///< operations drawn as single pages (either kind)
+  std::uint64_t smalls = 0;    ///< drawn as 2..64 pages
+  std::uint64_t larges = 0;    ///< drawn as large ranges (one cut at the window's end keeps its class)
+  std::uint64_t pages = 0;     ///< pages granted once the whole stream is applied (exact)
+  std::uint64_t runs = 0;      ///< maximal runs then (exact)
+};
+
+namespace detail {
+
+/// Disjoint, non-adjacent intervals first -> last: the plain replay that gives W7's
+/// exact final summary, independent of every backend.
+class interval_replay {
+ public:
+  void add(page_range r) {
+    page_t lo = r.first;
+    page_t hi = r.last;
+    auto it = runs_.upper_bound(lo);
+    if (it != runs_.begin()) {
+      const auto prev = std::prev(it);
+      if (prev->second >= lo || lo - prev->second == 1) {
+        lo = prev->first;
+        if (prev->second > hi) hi = prev->second;
+        it = runs_.erase(prev);
+      }
+    }
+    while (it != runs_.end() && (it->first <= hi || it->first - hi == 1)) {
+      if (it->second > hi) hi = it->second;
+      it = runs_.erase(it);
+    }
+    runs_.emplace_hint(it, lo, hi);
+  }
+
+  void remove(page_range r) {
+    auto it = runs_.upper_bound(r.first);
+    if (it != runs_.begin() && std::prev(it)->second >= r.first) --it;
+    while (it != runs_.end() && it->first <= r.last) {
+      const page_range cur{it->first, it->second};
+      it = runs_.erase(it);
+      if (cur.first < r.first) runs_.emplace_hint(it, cur.first, r.first - 1);
+      // The remainder starts past r, so the loop ends on it.
+      if (cur.last > r.last) it = runs_.emplace_hint(it, r.last + 1, cur.last);
+    }
+  }
+
+  [[nodiscard]] std::uint64_t pages() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& [first, last] : runs_) n += last - first + 1;
+    return n;
+  }
+  [[nodiscard]] std::uint64_t runs() const noexcept { return runs_.size(); }
+
+ private:
+  std::map<page_t, page_t> runs_;
+};
+
+}  // namespace detail
+
+/// Generate W7 (see the header comment for the mix). Throws std::invalid_argument
+/// when the window does not fit in the universe.
+[[nodiscard]] inline churn_pattern make_churn(const pattern_params& params = {}) {
+  churn_pattern out;
+  out.universe = detail::universe_of(params);
+  const std::uint64_t u = out.universe.size();
+  const unsigned s = params.scale_log2;
+  prng rng = detail::rng_for(pattern_id::w7, params);
+
+  const std::uint64_t ops = std::max<std::uint64_t>(s >= 20 ? 0 : std::uint64_t{1000000} >> s, 512);
+  const std::uint64_t window = std::uint64_t{1} << (s >= 12 ? 14 : 26 - s);
+  detail::require(window <= u, "pattern does not fit in its window");
+  const std::uint64_t ws = window / 64;
+  const std::uint64_t large_max = std::max<std::uint64_t>(128, window / 4096);
+  out.window = page_range::from_count(out.universe.first + rng.between(0, u - window), window);
+
+  // The working set [c, c + ws) starts anywhere; c drifts forward by avg pages per
+  // operation on average, which carries it about once through the window.
+  const std::uint64_t positions = window - ws + 1;
+  const std::uint64_t avg = std::max<std::uint64_t>(1, (window - ws) / ops);
+  std::uint64_t c = rng.below(positions);
+  out.ops.reserve(static_cast<std::size_t>(ops));
+  detail::interval_replay replay;
+  for (std::uint64_t i = 0; i < ops; ++i) {
+    c = (c + rng.between(0, 2 * avg)) % positions;
+    // P(grant) = (3/2 ops - i) / (2 ops): from 3/4 down to 1/4.
+    const bool grant = rng.below(2 * ops) < ops + ops / 2 - i;
+    const std::uint64_t cls = rng.below(20);
+    std::uint64_t len = 1;
+    if (cls < 10) {
+      ++out.singles;
+    } else if (cls < 17) {
+      len = rng.between(2, 64);
+      ++out.smalls;
+    } else {
+      len = rng.between(65, large_max);
+      ++out.larges;
+    }
+    const std::uint64_t at = c + rng.below(ws);
+    const std::uint64_t last = std::min(at + len - 1, window - 1);
+    const page_range r{out.window.first + at, out.window.first + last};
+    out.ops.push_back(churn_op{grant, r});
+    if (grant) {
+      ++out.grants;
+      replay.add(r);
+    } else {
+      ++out.revokes;
+      replay.remove(r);
+    }
+  }
+  out.pages = replay.pages();
+  out.runs = replay.runs();
+  return out;
+}
+
+// ---- W8: many domains --------------------------------------------------------------
+
+/// W8 always has this many domains, with ids 0 .. w8_domains - 1.
+inline constexpr std::size_t w8_domains = 1024;
+
+struct domain_share {
+  std::vector<page_range> grants;  ///< this domain's grants, in the requested order
+  std::uint64_t pages = 0;         ///< exact
+  std::uint64_t runs = 0;          ///< maximal runs of this domain alone (exact)
+};
+
+struct domain_grant {
+  std::uint16_t domain = 0;
+  page_range r{};
+};
+
+struct domains_pattern {
+  pattern_id id = pattern_id::w8;
+  page_range universe{};
+  page_range span{};                 ///< the pages partitioned between the domains
+  std::vector<domain_share> domains; ///< indexed by domain id; w8_domains entries
+  std::vector<domain_grant> all;     ///< every grant of every domain, in the requested order
+  std::uint64_t pages = 0;           ///< span.size(): every page is held by exactly one domain
+  std::uint64_t runs = 0;            ///< sum of the domains' runs
+};
+
+/// Generate W8 (see the header comment). Random order shuffles each domain's list and
+/// `all` independently; sorted order gives both ascending. Throws
+/// std::invalid_argument when 2^26 >> scale_log2 is below 2^11 pages or the span does
+/// not fit in the universe.
+[[nodiscard]] inline domains_pattern make_domains(const pattern_params& params = {}) {
+  domains_pattern out;
+  out.universe = detail::universe_of(params);
+  const std::uint64_t u = out.universe.size();
+  const unsigned s = params.scale_log2;
+  prng rng = detail::rng_for(pattern_id::w8, params);
+
+  detail::require(s <= 15, "W8 needs at least 2^11 pages for 1024 domains");
+  const std::uint64_t n = std::uint64_t{1} << (26 - s);
+  detail::require(n <= u, "pattern does not fit in its window");
+  out.span = page_range::from_count(out.universe.first + rng.between(0, u - n), n);
+  out.pages = n;
+  const std::uint64_t stripes = std::min<std::uint64_t>(std::uint64_t{1} << 14, n / 4);
+  const std::uint64_t stripe = n / stripes;  // at least 4, room for 3 cuts
+
+  std::vector<std::uint16_t> deck(w8_domains);
+  for (std::size_t i = 0; i < deck.size(); ++i) deck[i] = static_cast<std::uint16_t>(i);
+  rng.shuffle(deck);
+  std::size_t next = 0;
+  out.domains.resize(w8_domains);
+  out.all.reserve(static_cast<std::size_t>(stripes * 3));
+  std::uint64_t cuts[5]{};
+  for (std::uint64_t i = 0; i < stripes; ++i) {
+    // Never leave exactly one card: the next stripe must still get two domains.
+    const std::size_t left = deck.size() - next;
+    auto k = static_cast<std::size_t>(rng.between(2, 4));
+    if (k >= left) {
+      k = left;
+    } else if (left - k == 1) {
+      k = left <= 4 ? left : 3;
+    }
+    // k - 1 distinct interior cut points, by rejection (at most 3 of >= 3 values),
+    // kept sorted by insertion as they come.
+    cuts[0] = 0;
+    for (std::size_t j = 1; j < k;) {
+      const std::uint64_t x = rng.between(1, stripe - 1);
+      std::size_t at = j;
+      while (at > 1 && cuts[at - 1] > x) --at;
+      if (at > 1 && cuts[at - 1] == x) continue;
+      for (std::size_t m = j; m > at; --m) cuts[m] = cuts[m - 1];
+      cuts[at] = x;
+      ++j;
+    }
+    cuts[k] = stripe;
+    const page_t base = out.span.first + i * stripe;
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::uint16_t d = deck[next + j];
+      const page_range r{base + cuts[j], base + cuts[j + 1] - 1};
+      out.domains[d].grants.push_back(r);
+      out.domains[d].pages += r.size();
+      out.all.push_back(domain_grant{d, r});
+    }
+    next += k;
+    if (next == deck.size()) {
+      rng.shuffle(deck);
+      next = 0;
+    }
+  }
+
+  for (domain_share& d : out.domains) {
+    d.runs = normalize(d.grants).size();
+    out.runs += d.runs;
+    if (params.order == grant_order::random) rng.shuffle(d.grants);
+  }
+  if (params.order == grant_order::random) rng.shuffle(out.all);
+  return out;
 }
 
 }  // namespace pmemperm::study
