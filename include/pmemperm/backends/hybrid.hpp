@@ -644,7 +644,7 @@ class hybrid {
     const stats after{h->pages + len - before.pages, h->runs + start_after - before.starts,
                       h->words + ((hi >> 6) - (lo >> 6) + 1) - before.words};
     const rep k = static_cast<rep>(h->kind);
-    if (detail::hyb::rep_for(after) != k || h->cap < detail::hyb::entries_needed(k, after)) return -1;
+    if (detail::hyb::rep_for(after) != k || !capacity_fits(h->cap, detail::hyb::entries_needed(k, after))) return -1;
     if constexpr (!std::is_same_v<std::remove_cvref_t<F>, no_visitor>) {
       std::uint32_t cur = lo;
       detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
@@ -711,8 +711,7 @@ class hybrid {
     }
     const stats now{h->pages, h->runs, h->words};
     const std::uint32_t need = detail::hyb::entries_needed(static_cast<rep>(h->kind), now);
-    if (detail::hyb::rep_for(now) != static_cast<rep>(h->kind) || h->cap < need ||
-        h->cap > 2 * need + tuning::hybrid_shrink_slack) {
+    if (detail::hyb::rep_for(now) != static_cast<rep>(h->kind) || !capacity_fits(h->cap, need)) {
       normalize(base);
       tree_.settle();
     }
@@ -783,15 +782,16 @@ class hybrid {
       return true;
     }
     const std::uint32_t need = detail::hyb::entries_needed(x.to, x.after);
-    if (c && x.from == x.to && detail::hyb::hdr(tree_[c].tail)->cap >= need) {
+    if (c && x.from == x.to && capacity_fits(detail::hyb::hdr(tree_[c].tail)->cap, need)) {
       x.in_place = true;
       return true;
     }
     const std::uint32_t cap = detail::hyb::grown_capacity(x.to, need);
     header* h = alloc_container(x.to, cap);
     if (h == nullptr) return false;
-    if (c && x.from == x.to) {  // the same kind, grown: copy, then edit the copy
-      detail::hyb::copy_into(detail::hyb::hdr(tree_[c].tail), h);
+    const header* old = c && x.from == x.to ? detail::hyb::hdr(tree_[c].tail) : nullptr;
+    if (old != nullptr && entries_in(old) <= cap) {  // the same kind, resized: copy, then edit the copy
+      detail::hyb::copy_into(old, h);
       detail::hyb::grant_in_place(h, x.lo, x.hi);
     } else {
       detail::hyb::fill(h, x.to, [&](auto&& emit) noexcept { union_of(x, c, emit); });
@@ -1023,7 +1023,7 @@ class hybrid {
       if (!c || tree_[c].is_inline()) return;
       header* h = detail::hyb::hdr(tree_[c].tail);
       const std::uint32_t need = detail::hyb::entries_needed(now, s);
-      if (h->cap >= need && h->cap <= 2 * need + tuning::hybrid_shrink_slack) return;
+      if (capacity_fits(h->cap, need)) return;
       header* fresh = alloc_container(now, detail::hyb::grown_capacity(now, need));
       if (fresh == nullptr) {
         if (h->cap < need) lax_ = true;
@@ -1140,6 +1140,22 @@ class hybrid {
     return true;
   }
 
+  /// A container keeps its capacity while it has room for its need and is not
+  /// more than about twice too large (the same rule after grants and revokes, so
+  /// the bytes a set holds do not depend on the order that built it).
+  /// Entries a container holds now (what copy_into moves).
+  static std::uint32_t entries_in(const header* h) noexcept {
+    switch (static_cast<rep>(h->kind)) {
+      case rep::sparse: return h->pages;
+      case rep::runs: return h->runs;
+      case rep::words: return h->words;
+      default: return 0;
+    }
+  }
+  static bool capacity_fits(std::uint32_t cap, std::uint32_t need) noexcept {
+    return cap >= need && cap <= 2 * need + tuning::hybrid_shrink_slack;
+  }
+
   /// The chunks a slot belongs to are in their smallest representation.
   bool canonical_at(const slot& s) const noexcept {
     auto ok_at = [&](page_t p) noexcept {
@@ -1148,7 +1164,9 @@ class hybrid {
       const stats st = chunk_stats(base, c);
       const rep now = c ? view::of(tree_[c]).kind : rep::run;
       if (detail::hyb::rep_for(st) != now) return false;
-      if (now == rep::runs && detail::hyb::hdr(tree_[c].tail)->cap <= st.runs) return false;
+      if (c && !tree_[c].is_inline() &&
+          !capacity_fits(detail::hyb::hdr(tree_[c].tail)->cap, detail::hyb::entries_needed(now, st)))
+        return false;
       return true;
     };
     if (!s.is_run()) return ok_at(s.key());
