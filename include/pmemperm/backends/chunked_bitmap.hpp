@@ -451,7 +451,7 @@ class chunked_bitmap {
 
   /// How the full span S of a grant gets its index entry.
   enum class source : std::uint8_t {
-    insert,  // a new entry
+    insert,  // one more entry
     same,    // the old entry with S's first page as key is overwritten
     lowered  // the first old entry inside S is overwritten and its key lowered
   };

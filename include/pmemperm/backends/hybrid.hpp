@@ -65,8 +65,8 @@ class hybrid {
     rep from = rep::empty, to = rep::empty;
     stats after;
     bool in_place = false;         // same external container, edited where it is
-    header* fresh = nullptr;       // a new external container, filled
-    std::uint64_t fresh_head = 0;  // a new inline slot
+    header* fresh = nullptr;       // a fresh external container, filled
+    std::uint64_t fresh_head = 0;  // a fresh inline slot
     std::uint64_t fresh_tail = 0;
     std::uint32_t nruns = 0;  // to == run: the chunk's runs afterwards (at most 2)
     std::uint32_t run_lo[2] = {}, run_hi[2] = {};
