@@ -912,14 +912,7 @@ class hybrid {
     head.head = head_first;
     head.tail = new_last;
     if (lowered) tree_.key_lowered(c);
-    std::size_t k = touched - 1;
-    while (k > 0) {
-      const cursor d = tree_.lower_bound(head_first + 1);
-      const std::size_t run = index::run_in_leaf(d);
-      const std::size_t n = run < k ? run : k;
-      tree_.erase(d, n);
-      k -= n;
-    }
+    tree_.erase_from(head_first + 1, touched - 1);
   }
 
   // ---- revoke ---------------------------------------------------------------------------

@@ -103,7 +103,7 @@ class rangeset {
     head.first = head_first;
     head.last = new_last;
     if (lowered) tree_.key_lowered(c);
-    erase_from(head_first + 1, touched - 1);
+    tree_.erase_from(head_first + 1, touched - 1);
     pages_ += added;
     tree_.settle();
     return errc::ok;
@@ -141,7 +141,7 @@ class rangeset {
       t.first = r.last + 1;
       tree_.key_raised(d);
     }
-    erase_from(inner_first, inner);
+    tree_.erase_from(inner_first, inner);
     pages_ -= removed;
     tree_.settle();
     return errc::ok;
@@ -237,16 +237,6 @@ class rangeset {
     const cursor c = tree_.find_last_le(p);
     if (!c) return tree_.first();
     return tree_[c].last + 1 >= p ? c : tree_.next(c);
-  }
-  /// Erases k consecutive entries starting at the first key >= key.
-  void erase_from(page_t key, std::size_t k) noexcept {
-    while (k > 0) {
-      const cursor d = tree_.lower_bound(key);
-      const std::size_t run = index::run_in_leaf(d);
-      const std::size_t n = run < k ? run : k;
-      tree_.erase(d, n);
-      k -= n;
-    }
   }
   /// r lies strictly inside the run at c: cut it in two.
   template <class F>

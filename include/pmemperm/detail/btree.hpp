@@ -327,6 +327,18 @@ class btree {
     rebalance_leaf(l);
   }
 
+  /// Erases the k consecutive values starting at the first key >= key, a leaf's
+  /// worth at a time: O(k + (k / leaf_capacity + 1) log n).
+  void erase_from(page_t key, std::size_t k) noexcept {
+    while (k > 0) {
+      const cursor d = lower_bound(key);
+      const std::size_t run = run_in_leaf(d);
+      const std::size_t n = run < k ? run : k;
+      erase(d, n);
+      k -= n;
+    }
+  }
+
   /// Ends every mutating operation: trims an oversized lone root leaf, and brings
   /// the spare list to exactly worst_need(). Best effort: never fails; a refused
   /// allocation only sets reserve_short().
