@@ -14,6 +14,10 @@
 //                                        measured (the 128 MiB flat bitmap): no
 //                                        batched builds, revoke restored by re-grant
 //   static constexpr bool finishes       finish() does real work
+//   static constexpr bool refuses        may refuse a grant or revoke exactly by
+//                                        design (capped_page: capacity_exceeded,
+//                                        revoked_extra): a refusal means "does not
+//                                        fit", not a wrong answer
 //
 // Which comparators exist is decided by CMake (PMEMPERM_BENCH_HAVE_ICL / _ROARING /
 // _ABSL); chunked_bitmap joins when its header exists.
@@ -23,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include <pmemperm/backends/capped_page.hpp>
 #include <pmemperm/backends/flat_bitmap.hpp>
 #include <pmemperm/backends/hybrid.hpp>
 #include <pmemperm/backends/rangeset.hpp>
@@ -46,6 +51,7 @@
 #endif
 
 #if PMEMPERM_BENCH_HAVE_ICL
+#include <pmemperm/backends/icl.hpp>
 #include <boost/icl/closed_interval.hpp>
 #include <boost/icl/interval_set.hpp>
 #endif
@@ -66,8 +72,10 @@ inline constexpr page_t universe_pages = page_t{1} << universe_log2;
 template <class S>
 class ours {
  public:
+  using set_type = S;
   static constexpr bool huge = false;
   static constexpr bool finishes = false;
+  static constexpr bool refuses = false;
 
   ours() noexcept = default;
 
@@ -102,6 +110,14 @@ class flat final : public ours<flat_bitmap<>> {
   flat() noexcept { set_ = flat_bitmap<>(universe_pages); }
 };
 
+/// capped_page: all ranges in one 4 KiB page, no heap. Patterns with more than its
+/// capacity of runs are refused (capacity_exceeded), and a revoke whose exact result
+/// does not fit drops pages (revoked_extra): both are results of the study.
+class capped final : public ours<capped_page> {
+ public:
+  static constexpr bool refuses = true;
+};
+
 #if PMEMPERM_BENCH_HAVE_ICL
 /// Boost.ICL interval_set of closed intervals (ICL joins touching intervals, so its
 /// intervals are the maximal runs), used directly rather than through icl_set so
@@ -110,6 +126,7 @@ class icl {
  public:
   static constexpr bool huge = false;
   static constexpr bool finishes = false;
+  static constexpr bool refuses = false;
 
   bool grant(page_range r) {
     set_.add(interval(r.first, r.last));
@@ -150,6 +167,7 @@ class roaring {
  public:
   static constexpr bool huge = false;
   static constexpr bool finishes = true;
+  static constexpr bool refuses = false;
 
   roaring() : r_(roaring_bitmap_create()) {}
   roaring(roaring&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
@@ -223,6 +241,7 @@ class btree {
  public:
   static constexpr bool huge = false;
   static constexpr bool finishes = false;
+  static constexpr bool refuses = false;
 
   bool grant(page_range r) {
     map_.grant(r);

@@ -1,0 +1,986 @@
+// pmemperm_study — the strategy study, pmemperm's main job: every backend and every
+// comparator on the fragmented patterns W1–W8, measured side by side in one run.
+//
+// For each pattern (bench/support/job.hpp) and structure it measures, all as thread
+// CPU time, the best of repeated passes:
+//   memory        real heap bytes after a random-order build (malloc_usable_size +
+//                 8 per live block, the same meter for everybody:
+//                 bench/support/heap_meter.hpp), memory_bytes() for ours, and heap
+//                 bytes per granted page
+//   build         the pattern in its own order (W7: the churn stream), and sorted
+//   contains      independent queries (throughput) and a dependent chain (latency)
+//   contains_all  ranges of 1..1024 pages
+//   revoke        10% of the granted pages in blocks of up to 64
+// and checks every answer: counts and exact run lists after build and revoke, and
+// the number of true answers of every query pass against the job's own reference
+// (binary searches over the generator's runs). A structure that answers wrongly is
+// reported WRONG, left out of the ratios, and the program exits 1.
+//
+// Output: a table per pattern with each structure's figures and its ratios to the
+// best comparator (Boost.ICL, CRoaring, absl::btree_map: whichever were found at
+// build time), a target summary for hybrid and rangeset, and in the output folder
+// results.json, results.csv, and (with gnuplot) memory_per_page.png and
+// contains.png, rendered from the CSV by the charts.gp written beside them.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <new>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/utsname.h>
+
+#include <pmemperm/backends/chunked_bitmap.hpp>
+#include <pmemperm/backends/hybrid.hpp>
+#include <pmemperm/backends/rangeset.hpp>
+
+#include "support/heap_meter.hpp"
+#include "support/job.hpp"
+#include "support/kernels.hpp"
+#include "support/structures.hpp"
+
+namespace {
+
+using namespace pmemperm;
+using namespace pmemperm::bench;
+using study::pattern_id;
+
+constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
+
+// ---- options ---------------------------------------------------------------------
+
+struct settings {
+  std::vector<pattern_id> patterns;
+  std::vector<std::string> structures;  ///< empty: all
+  unsigned scale_log2 = 0;
+  std::uint64_t seed = 0;
+  unsigned queries_log2 = 16;
+  double min_time = 0.2;  ///< seconds of passes per measurement (at least one pass)
+  std::string out = "study-out";
+  bool charts = true;
+};
+
+const pattern_id all_patterns[] = {pattern_id::w1, pattern_id::w2, pattern_id::w3, pattern_id::w4,
+                                   pattern_id::w5, pattern_id::w6, pattern_id::w7, pattern_id::w8};
+
+void usage(std::FILE* to) {
+  std::fprintf(to,
+               "usage: pmemperm_study [options]\n"
+               "\n"
+               "Runs every pmemperm backend and every comparator found at build time on the\n"
+               "fragmented patterns W1-W8 (DESIGN.md), checks that all give the same answers,\n"
+               "prints a table per pattern and writes results.json, results.csv and PNG charts.\n"
+               "With no options: all patterns at full size, all structures, ./study-out.\n"
+               "\n"
+               "  --patterns LIST   comma-separated pattern ids, e.g. W1,W3,W8 (default: all)\n"
+               "  --backends LIST   comma-separated structures (default: all). Ours: hybrid,\n"
+               "                    rangeset, chunked, capped, flat, icl_set; comparators:\n"
+               "                    icl, croaring, btree (those built in are listed at start)\n"
+               "  --scale N         divide every pattern's page counts by 2^N (default 0, full\n"
+               "                    size; 10 runs everything in seconds)\n"
+               "  --seed N          pattern seed (default: the fixed seed of study/patterns.hpp)\n"
+               "  --queries N       2^N contains() queries, 2^(N-2) contains_all() ranges per\n"
+               "                    pattern (default 16, range 4..20)\n"
+               "  --min-time S      seconds of repeated passes per measurement; the best pass\n"
+               "                    is kept (default 0.2; 0 = one pass each)\n"
+               "  --out DIR         output folder (default study-out), created if missing\n"
+               "  --no-charts       do not run gnuplot\n"
+               "  --help            this text\n"
+               "\n"
+               "Exit status: 0 all structures agreed, 1 a structure gave a wrong answer,\n"
+               "2 bad arguments or output folder.\n");
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, ','))
+    if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+bool parse_u64(const char* s, std::uint64_t& out) {
+  if (s == nullptr || *s == '\0') return false;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(s, &end, 0);
+  if (*end != '\0') return false;
+  out = v;
+  return true;
+}
+
+bool parse_pattern(std::string s, pattern_id& out) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (pattern_id id : all_patterns)
+    if (s == study::name(id)) {
+      out = id;
+      return true;
+    }
+  return false;
+}
+
+/// Parses argv; returns false (after a message) on a bad argument.
+bool parse(int argc, char** argv, settings& st) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+    std::uint64_t v = 0;
+    const auto bad = [&](const char* why) {
+      std::fprintf(stderr, "pmemperm_study: %s: %s\n", a.c_str(), why);
+      return false;
+    };
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      std::exit(0);
+    } else if (a == "--no-charts") {
+      st.charts = false;
+    } else if (value == nullptr) {
+      return bad("unknown option, or a value is missing (see --help)");
+    } else if (a == "--patterns") {
+      st.patterns.clear();
+      for (const std::string& p : split(value)) {
+        pattern_id id{};
+        if (!parse_pattern(p, id)) return bad("unknown pattern (W1..W8)");
+        if (std::find(st.patterns.begin(), st.patterns.end(), id) == st.patterns.end()) st.patterns.push_back(id);
+      }
+      if (st.patterns.empty()) return bad("no pattern given");
+      ++i;
+    } else if (a == "--backends") {
+      st.structures = split(value);
+      if (st.structures.empty()) return bad("no structure given");
+      ++i;
+    } else if (a == "--scale") {
+      if (!parse_u64(value, v) || v > 15) return bad("expected 0..15 (W8 needs at least 2^11 pages)");
+      st.scale_log2 = static_cast<unsigned>(v);
+      ++i;
+    } else if (a == "--seed") {
+      if (!parse_u64(value, v)) return bad("expected a number");
+      st.seed = v;
+      ++i;
+    } else if (a == "--queries") {
+      if (!parse_u64(value, v) || v < 4 || v > 20) return bad("expected 4..20");
+      st.queries_log2 = static_cast<unsigned>(v);
+      ++i;
+    } else if (a == "--min-time") {
+      char* end = nullptr;
+      const double t = std::strtod(value, &end);
+      if (*end != '\0' || !(t >= 0) || t > 60) return bad("expected seconds, 0..60");
+      st.min_time = t;
+      ++i;
+    } else if (a == "--out") {
+      st.out = value;
+      ++i;
+    } else {
+      return bad("unknown option (see --help)");
+    }
+  }
+  if (st.patterns.empty()) st.patterns.assign(std::begin(all_patterns), std::end(all_patterns));
+  return true;
+}
+
+// ---- measuring -------------------------------------------------------------------
+
+/// What one structure did on one pattern. Times in seconds: per build, per query,
+/// per whole revoke plan.
+struct result {
+  std::string structure;
+  std::string kind;    ///< "pmemperm", "comparator" or "floor"
+  std::string status;  ///< "ok", "does not fit: ...", "not run: ...", "WRONG: ..."
+  bool ran = false;    ///< built and measured
+  bool wrong = false;
+  std::int64_t heap = -1;
+  std::int64_t blocks = -1;
+  std::int64_t model = -1;
+  double build = nan_value;
+  double build_sorted = nan_value;
+  double contains = nan_value;
+  double chain = nan_value;
+  double contains_all = nan_value;
+  double revoke = nan_value;
+  std::string revoke_note;  ///< e.g. capped_page's revoked_extra
+};
+
+/// Repeats `pass` (which returns the seconds of its timed part, or NaN on a wrong
+/// answer) until min_time of wall time has gone by, and keeps the fastest pass: on
+/// a shared machine the least disturbed pass is the truest.
+template <class F>
+double best_pass(const settings& st, F&& pass) {
+  const auto start = std::chrono::steady_clock::now();
+  double best = nan_value;
+  for (int n = 0; n < 100000; ++n) {
+    const double t = pass();
+    if (std::isnan(t)) return nan_value;
+    if (std::isnan(best) || t < best) best = t;
+    const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
+    if (spent.count() >= st.min_time) break;
+  }
+  return best;
+}
+
+/// A target object in storage allocated before the heap meter opens, so the meter
+/// counts what the structure puts on the heap and not the object itself (which an
+/// embedder holds wherever it likes).
+template <class T>
+class placed {
+ public:
+  placed() : mem_(::operator new(sizeof(T), std::align_val_t{alignof(T)})) {}
+  ~placed() {
+    if (obj_ != nullptr) obj_->~T();
+    ::operator delete(mem_, std::align_val_t{alignof(T)});
+  }
+  placed(const placed&) = delete;
+  placed& operator=(const placed&) = delete;
+  T& make(std::size_t domains) {
+    obj_ = ::new (mem_) T(domains);
+    return *obj_;
+  }
+  T& operator*() const { return *obj_; }
+
+ private:
+  void* mem_;
+  T* obj_ = nullptr;
+};
+
+/// Builds of patterns with few grants take about as long as reading the CPU clock,
+/// so one timed pass builds a batch of fresh targets (2^14 steps in all at most).
+template <class T>
+double time_build(const job& j, const std::vector<step>& steps, const settings& st, std::string& problem) {
+  const std::size_t batch =
+      T::huge || j.domains > 1 ? 1 : std::clamp<std::size_t>((std::size_t{1} << 14) / std::max<std::size_t>(1, steps.size()), 1, 1024);
+  return best_pass(st, [&]() -> double {
+    std::vector<std::unique_ptr<T>> sets;
+    sets.reserve(batch);
+    for (std::size_t i = 0; i < batch; ++i) sets.push_back(std::make_unique<T>(j.domains));
+    bool ok = true;
+    const double t0 = thread_seconds();
+    for (auto& s : sets) {
+      ok = apply(*s, steps) && ok;
+      s->finish();
+    }
+    const double t1 = thread_seconds();
+    for (auto& s : sets) ok = ok && s->count() == j.pages;
+    if (!ok) {
+      problem = "a build gave a wrong count";
+      return nan_value;
+    }
+    return (t1 - t0) / static_cast<double>(batch);
+  });
+}
+
+template <class T, class Kernel>
+double time_queries(const T& t, const settings& st, std::size_t queries, std::uint64_t expected, Kernel&& kernel,
+                    const char* what, std::string& problem) {
+  if (queries == 0) return nan_value;
+  return best_pass(st, [&]() -> double {
+    const double t0 = thread_seconds();
+    const std::uint64_t hits = kernel(t);
+    const double t1 = thread_seconds();
+    if (hits != expected) {
+      problem = std::string(what) + ": " + std::to_string(hits) + " true answers, expected " + std::to_string(expected);
+      return nan_value;
+    }
+    return (t1 - t0) / static_cast<double>(queries);
+  });
+}
+
+template <class T>
+result measure(const job& j, const settings& st) {
+  result r;
+  std::string problem;
+  const auto wrong = [&](const std::string& why) {
+    r.wrong = true;
+    r.status = "WRONG: " + why;
+    return r;
+  };
+
+  // The reference build: memory, then the exact contents.
+  placed<T> pre;
+  bool granted = false;
+  {
+    heap_scope scope;
+    T& t = pre.make(j.domains);
+    granted = apply(t, j.build);
+    t.finish();
+    r.heap = heap_meter::available() ? scope.bytes() : -1;
+    r.blocks = heap_meter::available() ? scope.blocks() : -1;
+  }
+  const T& t = *pre;
+  if (!granted) {
+    if (T::refuses) {
+      r.status = "does not fit (capacity_exceeded)";
+      r.heap = r.blocks = -1;
+      return r;
+    }
+    return wrong("a grant failed");
+  }
+  if (t.count() != j.pages || !holds(t, j.runs)) return wrong("the built set differs from the pattern");
+  r.model = t.model_bytes();
+  r.ran = true;
+
+  r.build = time_build<T>(j, j.build, st, problem);
+  if (!problem.empty()) return wrong(problem);
+  r.build_sorted = time_build<T>(j, j.build_sorted, st, problem);
+  if (!problem.empty()) return wrong("sorted " + problem);
+
+  r.contains = time_queries(t, st, j.points.size(), j.points_true, [&](const T& s) { return count_points(s, j); },
+                            "contains", problem);
+  if (!problem.empty()) return wrong(problem);
+  r.chain = time_queries(t, st, j.points.size(), j.chain_true, [&](const T& s) { return count_chain(s, j); },
+                         "contains (chain)", problem);
+  if (!problem.empty()) return wrong(problem);
+  r.contains_all = time_queries(t, st, j.spans.size(), j.spans_true, [&](const T& s) { return count_spans(s, j); },
+                                "contains_all", problem);
+  if (!problem.empty()) return wrong(problem);
+
+  // Revoke 10%, each pass on a fresh copy (the map, which has no copy, is rebuilt
+  // in sorted order; the 128 MiB flat bitmap is restored by re-granting the blocks).
+  bool checked = false;
+  bool extra = false;
+  r.revoke = best_pass(st, [&]() -> double {
+    std::unique_ptr<T> copy;
+    T* s = &*pre;
+    if constexpr (!T::huge) {
+      copy = std::make_unique<T>(j.domains);
+      if (!copy->assign(t) && !apply(*copy, j.build_sorted)) {
+        problem = "could not copy the built set";
+        return nan_value;
+      }
+      s = copy.get();
+    }
+    const double t0 = thread_seconds();
+    const bool ok = revoke_all(*s, j);
+    const double t1 = thread_seconds();
+    if (!ok && !T::refuses) {
+      problem = "a revoke failed";
+      return nan_value;
+    }
+    if (!ok) {
+      extra = true;
+      if (!holds_subset(*s, j)) {
+        problem = "revoked_extra left a revoked page, or kept one not granted";
+        return nan_value;
+      }
+    } else if (!checked && (s->count() != j.pages - j.revoke_pages || !holds(*s, j.runs_after))) {
+      problem = "the set after the revokes differs from the expected one";
+      return nan_value;
+    }
+    checked = true;
+    if constexpr (T::huge) {
+      for (const span_query& q : j.revokes)
+        if (!s->grant(q.d, q.r)) {
+          problem = "re-grant after the revokes failed";
+          return nan_value;
+        }
+      if (s->count() != j.pages) {
+        problem = "re-grant after the revokes gave a wrong count";
+        return nan_value;
+      }
+    }
+    return t1 - t0;
+  });
+  if (!problem.empty()) return wrong(problem);
+  if (extra) r.revoke_note = "revoked_extra: the exact result does not fit, pages were dropped";
+  r.status = "ok";
+  return r;
+}
+
+// ---- the structures --------------------------------------------------------------
+
+struct structure {
+  const char* name;
+  const char* kind;
+  result (*single_pattern)(const job&, const settings&);  ///< W1–W7
+  result (*domains_pattern)(const job&, const settings&); ///< W8; nullptr: not run
+  const char* why_not_domains;
+};
+
+template <class W>
+result run_single(const job& j, const settings& st) {
+  return measure<single<W>>(j, st);
+}
+template <class S>
+result run_mapped(const job& j, const settings& st) {
+  return measure<mapped<S>>(j, st);
+}
+template <class W>
+result run_many(const job& j, const settings& st) {
+  return measure<many<W>>(j, st);
+}
+
+std::vector<structure> all_structures() {
+  std::vector<structure> s;
+  s.push_back({"hybrid", "pmemperm", &run_single<ours<hybrid<>>>, &run_mapped<hybrid<>>, nullptr});
+  s.push_back({"rangeset", "pmemperm", &run_single<ours<rangeset<>>>, &run_mapped<rangeset<>>, nullptr});
+  s.push_back({"chunked", "pmemperm", &run_single<ours<chunked_bitmap<>>>, &run_mapped<chunked_bitmap<>>, nullptr});
+  s.push_back({"capped", "pmemperm", &run_single<capped>, &run_mapped<capped_page>, nullptr});
+#if PMEMPERM_BENCH_HAVE_ICL
+  s.push_back({"icl_set", "pmemperm", &run_single<ours<icl_set<>>>, &run_mapped<icl_set<>>, nullptr});
+#endif
+  s.push_back({"flat", "floor", &run_single<flat>, nullptr, "1024 flat bitmaps of the 2^30-page universe need 128 GiB"});
+#if PMEMPERM_BENCH_HAVE_ICL
+  s.push_back({"icl", "comparator", &run_single<icl>, &run_many<icl>, nullptr});
+#endif
+#if PMEMPERM_BENCH_HAVE_ROARING
+  s.push_back({"croaring", "comparator", &run_single<roaring>, &run_many<roaring>, nullptr});
+#endif
+#if PMEMPERM_BENCH_HAVE_ABSL
+  s.push_back({"btree", "comparator", &run_single<btree>, &run_many<btree>, nullptr});
+#endif
+  return s;
+}
+
+std::vector<std::string> missing_comparators() {
+  std::vector<std::string> m;
+  if (!PMEMPERM_BENCH_HAVE_ICL) m.push_back("Boost.ICL and icl_set (Boost headers not found: libboost-dev)");
+  if (!PMEMPERM_BENCH_HAVE_ROARING) m.push_back("CRoaring (CMake package roaring not found: libroaring-dev)");
+  if (!PMEMPERM_BENCH_HAVE_ABSL) m.push_back("absl::btree_map (CMake package absl not found: libabsl-dev)");
+  if (!heap_meter::available()) m.push_back("heap meter (needs glibc, no sanitizers): heap bytes not measured");
+  return m;
+}
+
+// ---- reporting -------------------------------------------------------------------
+
+struct pattern_report {
+  pattern_id id;
+  std::size_t domains = 1;
+  std::uint64_t steps = 0;
+  std::uint64_t grants = 0;
+  std::uint64_t pages = 0;
+  std::uint64_t runs = 0;
+  std::uint64_t revoke_blocks = 0;
+  std::uint64_t revoke_pages = 0;
+  std::size_t points = 0;
+  std::size_t spans = 0;
+  double seconds = 0;
+  std::vector<result> results;
+};
+
+std::string human_bytes(std::int64_t b) {
+  if (b < 0) return "-";
+  char buf[32];
+  const double d = static_cast<double>(b);
+  if (b < 10 * 1024)
+    std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(b));
+  else if (b < 10 * 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f KiB", d / 1024);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MiB", d / (1024.0 * 1024.0));
+  return buf;
+}
+
+std::string human_time(double s) {
+  if (std::isnan(s)) return "-";
+  char buf[32];
+  if (s < 1e-6)
+    std::snprintf(buf, sizeof buf, "%.1f ns", s * 1e9);
+  else if (s < 1e-3)
+    std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
+  else if (s < 1)
+    std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f s", s);
+  return buf;
+}
+
+double per_page(const result& r, const pattern_report& p) {
+  return r.heap >= 0 && p.pages != 0 ? static_cast<double>(r.heap) / static_cast<double>(p.pages) : nan_value;
+}
+
+/// The metrics that get a ratio to the best comparator, in table order.
+struct metric {
+  const char* name;
+  double (*get)(const result&);
+};
+const metric metrics[] = {
+    {"memory", [](const result& r) { return r.heap >= 0 ? static_cast<double>(r.heap) : nan_value; }},
+    {"build", [](const result& r) { return r.build; }},
+    {"build_sorted", [](const result& r) { return r.build_sorted; }},
+    {"contains", [](const result& r) { return r.contains; }},
+    {"chain", [](const result& r) { return r.chain; }},
+    {"contains_all", [](const result& r) { return r.contains_all; }},
+    {"revoke", [](const result& r) { return r.revoke; }},
+};
+constexpr std::size_t metric_count = std::size(metrics);
+
+/// The best (smallest) comparator value of metric m on pattern p, and whose.
+std::pair<double, std::string> best_comparator(const pattern_report& p, std::size_t m) {
+  double best = nan_value;
+  std::string who;
+  for (const result& r : p.results) {
+    if (r.kind != "comparator" || !r.ran || r.wrong) continue;
+    const double v = metrics[m].get(r);
+    if (!std::isnan(v) && (std::isnan(best) || v < best)) {
+      best = v;
+      who = r.structure;
+    }
+  }
+  return {best, who};
+}
+
+double ratio(const pattern_report& p, const result& r, std::size_t m) {
+  if (!r.ran || r.wrong) return nan_value;
+  const double best = best_comparator(p, m).first;
+  const double v = metrics[m].get(r);
+  return std::isnan(best) || std::isnan(v) || best <= 0 ? nan_value : v / best;
+}
+
+std::string fmt_ratio(double x) {
+  if (std::isnan(x)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, x < 0.01 ? "%.4f" : x < 100 ? "%.2f" : "%.0f", x);
+  return buf;
+}
+
+void print_pattern(const pattern_report& p) {
+  std::printf("\n%s  %s\n", study::name(p.id), study::description(p.id));
+  std::printf("    %llu pages in %llu runs%s; build: %llu steps (%llu grants); revoke: %llu blocks, %llu pages;"
+              " %zu contains, %zu contains_all\n",
+              static_cast<unsigned long long>(p.pages), static_cast<unsigned long long>(p.runs),
+              p.domains > 1 ? (" over " + std::to_string(p.domains) + " domains").c_str() : "",
+              static_cast<unsigned long long>(p.steps), static_cast<unsigned long long>(p.grants),
+              static_cast<unsigned long long>(p.revoke_blocks), static_cast<unsigned long long>(p.revoke_pages),
+              p.points, p.spans);
+  std::printf("  %-9s %11s %8s %12s %10s %10s %9s %9s %12s %10s\n", "structure", "heap", "B/page", "memory_bytes",
+              "build", "sorted", "contains", "chain", "contains_all", "revoke10%");
+  for (const result& r : p.results) {
+    if (!r.ran) {
+      std::printf("  %-9s %s\n", r.structure.c_str(), r.status.c_str());
+      continue;
+    }
+    char pp[32] = "-";
+    if (!std::isnan(per_page(r, p))) std::snprintf(pp, sizeof pp, "%.3g", per_page(r, p));
+    std::printf("  %-9s %11s %8s %12s %10s %10s %9s %9s %12s %10s%s\n", r.structure.c_str(),
+                human_bytes(r.heap).c_str(), pp, human_bytes(r.model).c_str(), human_time(r.build).c_str(),
+                human_time(r.build_sorted).c_str(), human_time(r.contains).c_str(), human_time(r.chain).c_str(),
+                human_time(r.contains_all).c_str(), human_time(r.revoke).c_str(), r.wrong ? "  WRONG" : "");
+    if (r.wrong) std::printf("  %-9s %s\n", "", r.status.c_str());
+    if (!r.revoke_note.empty()) std::printf("  %-9s (revoke: %s)\n", "", r.revoke_note.c_str());
+  }
+  std::printf("  ratio to the best comparator (< 1: better than all of them)\n");
+  std::printf("  %-9s", "best:");
+  for (std::size_t m = 0; m < metric_count; ++m) {
+    const auto [v, who] = best_comparator(p, m);
+    std::printf(" %12s", who.empty() ? "-" : who.c_str());
+  }
+  std::printf("\n  %-9s", "structure");
+  for (const metric& m : metrics) std::printf(" %12s", m.name);
+  std::printf("\n");
+  for (const result& r : p.results) {
+    if (!r.ran || r.wrong || r.kind == "comparator") continue;
+    std::printf("  %-9s", r.structure.c_str());
+    for (std::size_t m = 0; m < metric_count; ++m) std::printf(" %12s", fmt_ratio(ratio(p, r, m)).c_str());
+    std::printf("\n");
+  }
+}
+
+const result* find(const pattern_report& p, const char* name) {
+  for (const result& r : p.results)
+    if (r.structure == name && r.ran && !r.wrong) return &r;
+  return nullptr;
+}
+
+/// DESIGN.md's targets for hybrid and rangeset, pattern by pattern, as measured.
+void print_targets(const std::vector<pattern_report>& reports) {
+  std::printf("\n=== targets (DESIGN.md), this run: ratio to the best comparator unless stated; ok = met ===\n");
+  struct row {
+    const char* what;
+    const char* structure;
+    std::size_t metric;  ///< index into metrics; SIZE_MAX: special
+    double bound;
+  };
+  const row rows[] = {
+      {"hybrid memory (<= 1)", "hybrid", 0, 1.0},
+      {"hybrid contains (<= 1)", "hybrid", 3, 1.0},
+      {"hybrid contains_all (<= 1)", "hybrid", 5, 1.0},
+      {"hybrid build, random (<= croaring)", "hybrid", 1, 1.0},
+      {"hybrid revoke (<= croaring)", "hybrid", 6, 1.0},
+      {"rangeset build (<= 1)", "rangeset", 1, 1.0},
+      {"rangeset contains (<= 1)", "rangeset", 3, 1.0},
+      {"rangeset revoke (<= 1)", "rangeset", 6, 1.0},
+  };
+  std::printf("%-38s", "target");
+  for (const pattern_report& p : reports) std::printf(" %11s", study::name(p.id));
+  std::printf("\n");
+  for (const row& rw : rows) {
+    const bool vs_croaring = std::strstr(rw.what, "croaring") != nullptr;
+    std::printf("%-38s", rw.what);
+    for (const pattern_report& p : reports) {
+      const result* r = find(p, rw.structure);
+      double x = nan_value;
+      if (r != nullptr) {
+        if (vs_croaring) {
+          const result* c = find(p, "croaring");
+          const double a = metrics[rw.metric].get(*r);
+          const double b = c != nullptr ? metrics[rw.metric].get(*c) : nan_value;
+          if (!std::isnan(a) && !std::isnan(b) && b > 0) x = a / b;
+        } else {
+          x = ratio(p, *r, rw.metric);
+        }
+      }
+      std::string cell = fmt_ratio(x);
+      if (!std::isnan(x)) cell += x <= rw.bound ? " ok" : " MISS";
+      std::printf(" %11s", cell.c_str());
+    }
+    std::printf("\n");
+  }
+  // The absolute memory targets.
+  std::printf("%-38s", "hybrid extra (see below)");
+  for (const pattern_report& p : reports) {
+    const result* h = find(p, "hybrid");
+    std::string cell = "-";
+    char buf[32];
+    if (h != nullptr && h->heap >= 0) {
+      if (p.id == pattern_id::w1 || p.id == pattern_id::w2) {
+        const long long over = static_cast<long long>(h->heap) - static_cast<long long>(16 * p.runs);
+        std::snprintf(buf, sizeof buf, "%+lld B", over);
+        cell = std::string(buf) + (over <= 256 ? " ok" : " MISS");
+      } else if (p.id == pattern_id::w4) {
+        std::snprintf(buf, sizeof buf, "%.2f B/p", per_page(*h, p));
+        cell = std::string(buf) + (per_page(*h, p) <= 8 ? " ok" : " MISS");
+      } else if (const result* c = find(p, "croaring"); p.id == pattern_id::w6 && c != nullptr && c->heap > 0) {
+        const double x = static_cast<double>(h->heap) / static_cast<double>(c->heap);
+        cell = fmt_ratio(x) + (x <= 0.5 ? " ok" : " MISS");
+      }
+    }
+    std::printf(" %11s", cell.c_str());
+  }
+  std::printf("\n  hybrid extra: W1/W2 heap minus a plain array of 16-byte ranges (<= 256 B), W4 heap bytes per\n"
+              "  granted page (<= 8), W6 heap / CRoaring heap (<= 0.5). rangeset bytes per stored range:");
+  for (const pattern_report& p : reports)
+    if (const result* r = find(p, "rangeset"); r != nullptr && r->heap >= 0 && p.runs != 0)
+      std::printf(" %s %.1f", study::name(p.id), static_cast<double>(r->heap) / static_cast<double>(p.runs));
+  std::printf(" (<= 20)\n");
+}
+
+std::string json_number(double x) {
+  if (std::isnan(x)) return "null";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out + "\"";
+}
+
+struct machine_info {
+  std::string cpu = "unknown";
+  unsigned cores = 0;
+  std::string memory = "unknown";
+  std::string system = "unknown";
+  std::string compiler;
+};
+
+machine_info read_machine() {
+  machine_info m;
+  std::ifstream cpu("/proc/cpuinfo");
+  for (std::string line; std::getline(cpu, line);)
+    if (line.rfind("model name", 0) == 0) {
+      m.cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  m.cores = std::thread::hardware_concurrency();
+  std::ifstream mem("/proc/meminfo");
+  for (std::string line; std::getline(mem, line);)
+    if (line.rfind("MemTotal:", 0) == 0) {
+      const double kib = std::atof(line.c_str() + 9);
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f GiB", kib / (1024.0 * 1024.0));
+      m.memory = buf;
+    }
+  utsname u{};
+  if (uname(&u) == 0) m.system = std::string(u.sysname) + " " + u.release + " " + u.machine;
+#if defined(__clang__)
+  m.compiler = "clang++ " __clang_version__;
+#elif defined(__GNUC__)
+  m.compiler = "g++ " __VERSION__;
+#else
+  m.compiler = "unknown";
+#endif
+#if defined(NDEBUG)
+  m.compiler += ", NDEBUG";
+#endif
+#if defined(__OPTIMIZE__)
+  m.compiler += ", optimised";
+#endif
+  return m;
+}
+
+bool write_json(const std::filesystem::path& file, const settings& st, const machine_info& m,
+                const std::vector<pattern_report>& reports) {
+  std::ofstream out(file);
+  out << "{\n  \"program\": \"pmemperm_study\",\n";
+  out << "  \"machine\": {\"cpu\": " << json_string(m.cpu) << ", \"cores\": " << m.cores
+      << ", \"memory\": " << json_string(m.memory) << ", \"system\": " << json_string(m.system)
+      << ", \"compiler\": " << json_string(m.compiler) << "},\n";
+  out << "  \"settings\": {\"scale_log2\": " << st.scale_log2 << ", \"seed\": " << st.seed
+      << ", \"queries_log2\": " << st.queries_log2 << ", \"min_time\": " << json_number(st.min_time)
+      << ", \"heap_meter\": " << (heap_meter::available() ? "true" : "false") << "},\n";
+  out << "  \"units\": {\"heap_bytes\": \"malloc_usable_size + 8 per live block\", \"model_bytes\": "
+         "\"memory_bytes()\", \"build_s\": \"seconds per whole build\", \"contains_ns\": \"ns per query\", "
+         "\"revoke_s\": \"seconds per whole revoke plan\"},\n";
+  out << "  \"patterns\": [\n";
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const pattern_report& p = reports[i];
+    out << "    {\"id\": " << json_string(study::name(p.id)) << ", \"description\": "
+        << json_string(study::description(p.id)) << ", \"domains\": " << p.domains << ", \"pages\": " << p.pages
+        << ", \"runs\": " << p.runs << ", \"build_steps\": " << p.steps << ", \"grants\": " << p.grants
+        << ", \"revoke_blocks\": " << p.revoke_blocks << ", \"revoke_pages\": " << p.revoke_pages
+        << ", \"contains_queries\": " << p.points << ", \"contains_all_queries\": " << p.spans
+        << ", \"seconds\": " << json_number(p.seconds) << ",\n     \"best_comparator\": {";
+    for (std::size_t m2 = 0; m2 < metric_count; ++m2) {
+      const auto [v, who] = best_comparator(p, m2);
+      out << (m2 == 0 ? "" : ", ") << json_string(metrics[m2].name) << ": "
+          << (who.empty() ? "null" : json_string(who));
+    }
+    out << "},\n     \"results\": [\n";
+    for (std::size_t k = 0; k < p.results.size(); ++k) {
+      const result& r = p.results[k];
+      out << "       {\"structure\": " << json_string(r.structure) << ", \"kind\": " << json_string(r.kind)
+          << ", \"status\": " << json_string(r.status) << ", \"heap_bytes\": "
+          << (r.heap >= 0 ? std::to_string(r.heap) : "null") << ", \"heap_blocks\": "
+          << (r.blocks >= 0 ? std::to_string(r.blocks) : "null") << ", \"model_bytes\": "
+          << (r.model >= 0 ? std::to_string(r.model) : "null") << ", \"heap_bytes_per_page\": "
+          << json_number(per_page(r, p)) << ", \"build_s\": " << json_number(r.build)
+          << ", \"build_sorted_s\": " << json_number(r.build_sorted)
+          << ", \"contains_ns\": " << json_number(r.contains * 1e9)
+          << ", \"contains_chain_ns\": " << json_number(r.chain * 1e9)
+          << ", \"contains_all_ns\": " << json_number(r.contains_all * 1e9)
+          << ", \"revoke_s\": " << json_number(r.revoke) << ", \"revoke_note\": " << json_string(r.revoke_note)
+          << ", \"ratio_to_best_comparator\": {";
+      for (std::size_t m2 = 0; m2 < metric_count; ++m2)
+        out << (m2 == 0 ? "" : ", ") << json_string(metrics[m2].name) << ": " << json_number(ratio(p, r, m2));
+      out << "}}" << (k + 1 < p.results.size() ? "," : "") << "\n";
+    }
+    out << "     ]}" << (i + 1 < reports.size() ? "," : "") << "\n";
+  }
+  out << "  ]\n}\n";
+  return static_cast<bool>(out);
+}
+
+bool write_csv(const std::filesystem::path& file, const std::vector<pattern_report>& reports) {
+  std::ofstream out(file);
+  out << "pattern,structure,kind,status,pages,runs,heap_bytes,model_bytes,heap_bytes_per_page,build_s,"
+         "build_sorted_s,contains_ns,contains_chain_ns,contains_all_ns,revoke_s";
+  for (const metric& m : metrics) out << ",ratio_" << m.name;
+  out << "\n";
+  const auto num = [](double x) { return std::isnan(x) ? std::string() : json_number(x); };
+  for (const pattern_report& p : reports)
+    for (const result& r : p.results) {
+      std::string status = r.status;
+      std::replace(status.begin(), status.end(), ',', ';');
+      out << study::name(p.id) << ',' << r.structure << ',' << r.kind << ",\"" << status << "\"," << p.pages << ','
+          << p.runs << ',' << (r.heap >= 0 ? std::to_string(r.heap) : "") << ','
+          << (r.model >= 0 ? std::to_string(r.model) : "") << ',' << num(per_page(r, p)) << ',' << num(r.build)
+          << ',' << num(r.build_sorted) << ',' << num(r.contains * 1e9) << ',' << num(r.chain * 1e9) << ','
+          << num(r.contains_all * 1e9) << ',' << num(r.revoke);
+      for (std::size_t m = 0; m < metric_count; ++m) out << ',' << num(ratio(p, r, m));
+      out << "\n";
+    }
+  return static_cast<bool>(out);
+}
+
+/// One gnuplot data block: a row per pattern, a column per structure.
+void write_matrix(std::ofstream& out, const std::vector<pattern_report>& reports,
+                  const std::vector<std::string>& names, double (*value)(const result&, const pattern_report&)) {
+  out << "pattern";
+  for (const std::string& n : names) out << ' ' << n;
+  out << "\n";
+  for (const pattern_report& p : reports) {
+    out << study::name(p.id);
+    for (const std::string& n : names) {
+      const result* r = find(p, n.c_str());
+      const double v = r != nullptr ? value(*r, p) : nan_value;
+      out << ' ' << (std::isnan(v) || v <= 0 ? std::string("NaN") : json_number(v));
+    }
+    out << "\n";
+  }
+}
+
+/// Writes charts.gp and its data beside the results and runs gnuplot. Returns
+/// false (with a message) when gnuplot is missing or fails.
+bool render_charts(const std::filesystem::path& dir, const std::vector<pattern_report>& reports,
+                   const machine_info& m) {
+  std::vector<std::string> names;
+  for (const pattern_report& p : reports)
+    for (const result& r : p.results)
+      if (r.ran && !r.wrong && std::find(names.begin(), names.end(), r.structure) == names.end())
+        names.push_back(r.structure);
+  {
+    std::ofstream mem(dir / "memory_per_page.dat");
+    write_matrix(mem, reports, names, [](const result& r, const pattern_report& p) { return per_page(r, p); });
+    std::ofstream con(dir / "contains.dat");
+    write_matrix(con, reports, names, [](const result& r, const pattern_report&) { return r.contains * 1e9; });
+  }
+  std::ofstream gp(dir / "charts.gp");
+  const std::string subtitle = m.cpu + ", " + std::to_string(m.cores) + " cores; " + m.compiler.substr(0, 40);
+  gp << "# pmemperm_study charts; run from this folder: gnuplot charts.gp\n"
+        "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+        "  set terminal pngcairo size 1200,620 font 'sans,10'\n"
+        "} else {\n"
+        "  set terminal png size 1200,620\n"
+        "}\n"
+        "set datafile missing 'NaN'\n"
+        "set style data histograms\n"
+        "set style histogram clustered gap 1\n"
+        "set style fill solid 0.85 border -1\n"
+        "set boxwidth 0.9\n"
+        "set logscale y\n"
+        "set grid ytics mytics\n"
+        "set key outside right top vertical\n"
+        "set xtics nomirror\n";
+  gp << "set output 'memory_per_page.png'\n"
+        "set title \"pmemperm study: heap bytes per granted page (log scale; lower is better)\\n"
+     << subtitle
+     << "\"\n"
+        "set ylabel 'heap bytes / granted page'\n"
+        "set format y '%g'\n"
+        "plot for [i=2:"
+     << names.size() + 1
+     << "] 'memory_per_page.dat' using i:xtic(1) title columnheader(i)\n";
+  gp << "set output 'contains.png'\n"
+        "set title \"pmemperm study: contains(), ns per independent query (log scale; lower is better)\\n"
+     << subtitle
+     << "\"\n"
+        "set ylabel 'ns per query'\n"
+        "plot for [i=2:"
+     << names.size() + 1 << "] 'contains.dat' using i:xtic(1) title columnheader(i)\n";
+  gp.close();
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    std::fprintf(stderr, "pmemperm_study: gnuplot not found, charts not rendered (Debian: gnuplot-nox);"
+                         " %s/charts.gp renders them\n", dir.c_str());
+    return false;
+  }
+  const std::string cmd = "cd '" + dir.string() + "' && gnuplot charts.gp";
+  if (std::system(cmd.c_str()) != 0) {
+    std::fprintf(stderr, "pmemperm_study: gnuplot failed on %s/charts.gp\n", dir.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  settings st;
+  if (!parse(argc, argv, st)) return 2;
+  std::vector<structure> chosen;
+  for (const structure& s : all_structures())
+    if (st.structures.empty() || std::find(st.structures.begin(), st.structures.end(), s.name) != st.structures.end())
+      chosen.push_back(s);
+  for (const std::string& n : st.structures) {
+    bool known = false;
+    for (const structure& s : all_structures()) known = known || n == s.name;
+    if (!known) {
+      std::fprintf(stderr, "pmemperm_study: --backends: '%s' is not built in (see the list at start)\n", n.c_str());
+      return 2;
+    }
+  }
+  const std::filesystem::path dir(st.out);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "pmemperm_study: cannot create %s: %s\n", st.out.c_str(), ec.message().c_str());
+    return 2;
+  }
+
+  const machine_info machine = read_machine();
+  std::printf("pmemperm study: universe 2^30 pages, scale 1/2^%u, %s seed, 2^%u contains and 2^%u contains_all per"
+              " pattern, best of passes over %.3g s per measurement (thread CPU time)\n",
+              st.scale_log2, st.seed == 0 ? "default" : "custom", st.queries_log2, st.queries_log2 - 2,
+              st.min_time);
+  std::printf("machine: %s, %u cores, %s; %s; %s\n", machine.cpu.c_str(), machine.cores, machine.memory.c_str(),
+              machine.system.c_str(), machine.compiler.c_str());
+  std::printf("structures:");
+  for (const structure& s : chosen) std::printf(" %s (%s)", s.name, s.kind);
+  std::printf("\n");
+  for (const std::string& m : missing_comparators()) std::printf("missing: %s\n", m.c_str());
+  std::printf("heap = malloc_usable_size + 8 bytes per live block after the build; memory_bytes = what ours"
+              " account for themselves\n");
+  std::fflush(stdout);
+
+  std::vector<pattern_report> reports;
+  bool all_agree = true;
+  const auto study_start = std::chrono::steady_clock::now();
+  for (std::size_t k = 0; k < st.patterns.size(); ++k) {
+    const pattern_id id = st.patterns[k];
+    const auto t0 = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "study: [%zu/%zu] %s %s ...\n", k + 1, st.patterns.size(), study::name(id),
+                 study::description(id));
+    job j;
+    try {
+      study::pattern_params params;
+      params.scale_log2 = st.scale_log2;
+      params.seed = st.seed;
+      query_params q;
+      q.points = std::size_t{1} << st.queries_log2;
+      q.spans = std::size_t{1} << (st.queries_log2 - 2);
+      j = make_job(id, params, q);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "pmemperm_study: %s: %s\n", study::name(id), e.what());
+      return 2;
+    }
+    pattern_report p;
+    p.id = id;
+    p.domains = j.domains;
+    p.steps = j.build.size();
+    p.grants = j.stream_grants;
+    p.pages = j.pages;
+    p.runs = j.run_count;
+    p.revoke_blocks = j.revokes.size();
+    p.revoke_pages = j.revoke_pages;
+    p.points = j.points.size();
+    p.spans = j.spans.size();
+    for (const structure& s : chosen) {
+      result r;
+      if (j.domains > 1 && s.domains_pattern == nullptr) {
+        r.status = std::string("not run: ") + s.why_not_domains;
+      } else {
+        r = j.domains > 1 ? s.domains_pattern(j, st) : s.single_pattern(j, st);
+      }
+      r.structure = s.name;
+      r.kind = s.kind;
+      all_agree = all_agree && !r.wrong;
+      p.results.push_back(std::move(r));
+    }
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "study: [%zu/%zu] %s done in %.1f s\n", k + 1, st.patterns.size(), study::name(id),
+                 p.seconds);
+    print_pattern(p);
+    std::fflush(stdout);
+    reports.push_back(std::move(p));
+  }
+  print_targets(reports);
+
+  const bool json_ok = write_json(dir / "results.json", st, machine, reports);
+  const bool csv_ok = write_csv(dir / "results.csv", reports);
+  if (!json_ok || !csv_ok) {
+    std::fprintf(stderr, "pmemperm_study: could not write the results to %s\n", st.out.c_str());
+    return 2;
+  }
+  bool charts = false;
+  if (st.charts) charts = render_charts(dir, reports, machine);
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - study_start).count();
+  std::printf("\nwrote %s/results.json, %s/results.csv%s (%.0f s in all)\n", st.out.c_str(), st.out.c_str(),
+              charts ? (", " + st.out + "/memory_per_page.png, " + st.out + "/contains.png").c_str() : "", total);
+  std::printf("%s\n", all_agree ? "all structures agree on every answer"
+                                 : "DISAGREEMENT: a structure gave wrong answers (WRONG above)");
+  return all_agree ? 0 : 1;
+}
