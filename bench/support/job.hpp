@@ -87,11 +87,12 @@ struct job {
 };
 
 /// The next index of the dependent chain: the answer just read decides where the
-/// next query is, so queries cannot overlap in the pipeline. `mask` is the number
-/// of points minus one (a power of two); an odd multiplier and increment keep the
-/// walk a full-period permutation whichever answer comes.
+/// next query is (one or two places on), so the next query's page cannot be loaded
+/// before this answer is known. Indexes only move forward, so a pass visits
+/// distinct points until it wraps around (`mask` is the point count minus one, a
+/// power of two).
 [[nodiscard]] constexpr std::size_t chain_next(std::size_t i, bool answer, std::size_t mask) noexcept {
-  return (i * 5 + (answer ? 3 : 1)) & mask;
+  return (i + 1 + (answer ? 1 : 0)) & mask;
 }
 
 namespace detail {

@@ -135,7 +135,7 @@ class many {
 
 /// Apply steps; true if every step succeeded.
 template <class T>
-bool apply(T& t, const std::vector<step>& steps) {
+bool run_steps(T& t, const std::vector<step>& steps) {
   bool ok = true;
   for (const step& s : steps) ok = (s.grant ? t.grant(s.d, s.r) : t.revoke(s.d, s.r)) && ok;
   return ok;
