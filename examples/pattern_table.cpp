@@ -1,4 +1,4 @@
-// pattern_table — the main job for now: grant the fragmented patterns W1–W6 on
+// pattern_table — a correctness walk: grant the fragmented patterns W1–W6 on
 // every backend, then revoke 10% of the granted pages in blocks, and print for each
 // backend the pages, ranges and memory it ends with, plus build and revoke times.
 //

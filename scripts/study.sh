@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds the release preset and runs the
-# pattern table (fragmented patterns W1–W6 on every backend: pages, ranges and
-# memory bytes per backend). Arguments are passed to the program; build output
-# goes to stderr, so `scripts/study.sh > table.txt` keeps just the table.
+# The main job: the strategy study. Installs what is missing (Debian packages),
+# builds the release preset and runs study/pmemperm_study: every backend and every
+# comparator on the fragmented patterns W1-W8 at full size, a progress line per
+# pattern on stderr, a table per pattern on stdout, and results.json,
+# results.csv, memory_per_page.png and contains.png in ./study-out (a few minutes
+# on a 2-core machine). Arguments go to the program (`scripts/study.sh --help`);
+# build output goes to stderr, so `scripts/study.sh > tables.txt` keeps the tables.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 {
-  # CRoaring and Abseil are the comparators of bench/bench_targets (same preset).
-  "$root/scripts/deps.sh" cmake make g++ libboost-dev libbenchmark-dev libroaring-dev libabsl-dev
+  # Boost.ICL, CRoaring and Abseil are the comparators; gnuplot renders the charts;
+  # Google Benchmark is for bench/ (the same preset builds it).
+  "$root/scripts/deps.sh" cmake make g++ libboost-dev libbenchmark-dev libroaring-dev libabsl-dev gnuplot-nox
   cd "$root"
   cmake --preset release
-  cmake --build --preset release --target pattern_table
+  cmake --build --preset release --target pmemperm_study
 } >&2
 
-exec "$root/build/release/examples/pattern_table" "$@"
+exec "$root/build/release/study/pmemperm_study" "$@"

@@ -599,99 +599,6 @@ const result* find(const pattern_report& p, const char* name) {
   return nullptr;
 }
 
-/// DESIGN.md's targets for hybrid and rangeset, pattern by pattern, as measured.
-void print_targets(const std::vector<pattern_report>& reports) {
-  std::printf("\n=== targets (DESIGN.md), this run; best = the best of the comparators found; ok = met ===\n");
-  struct row {
-    const char* what;
-    const char* structure;
-    std::size_t metric;  ///< index into metrics
-    const char* against; ///< nullptr: the best comparator
-    double bound;
-  };
-  const row rows[] = {
-      {"hybrid memory / best (<= 1)", "hybrid", 0, nullptr, 1.0},
-      {"hybrid contains / best (<= 1)", "hybrid", 3, nullptr, 1.0},
-      {"hybrid contains_all / best (<= 1)", "hybrid", 5, nullptr, 1.0},
-      {"hybrid build / croaring (<= 1)", "hybrid", 1, "croaring", 1.0},
-      {"hybrid revoke / croaring (<= 1)", "hybrid", 6, "croaring", 1.0},
-      {"rangeset build / icl (<= 0.33)", "rangeset", 1, "icl", 1.0 / 3},
-      {"rangeset build / btree (<= 1)", "rangeset", 1, "btree", 1.0},
-      {"rangeset contains / icl (<= 0.33)", "rangeset", 3, "icl", 1.0 / 3},
-      {"rangeset contains / btree (<= 1)", "rangeset", 3, "btree", 1.0},
-      {"rangeset revoke / icl (<= 0.33)", "rangeset", 6, "icl", 1.0 / 3},
-      {"rangeset revoke / btree (<= 1)", "rangeset", 6, "btree", 1.0},
-  };
-  std::printf("%-38s", "target");
-  for (const pattern_report& p : reports) std::printf(" %11s", study::name(p.id));
-  std::printf("\n");
-  for (const row& rw : rows) {
-    std::printf("%-38s", rw.what);
-    for (const pattern_report& p : reports) {
-      const result* r = find(p, rw.structure);
-      double x = nan_value;
-      if (r != nullptr) {
-        if (rw.against != nullptr) {
-          const result* c = find(p, rw.against);
-          const double a = metrics[rw.metric].get(*r);
-          const double b = c != nullptr ? metrics[rw.metric].get(*c) : nan_value;
-          if (!std::isnan(a) && !std::isnan(b) && b > 0) x = a / b;
-        } else {
-          x = ratio(p, *r, rw.metric);
-        }
-      }
-      std::string cell = fmt_ratio(x);
-      if (!std::isnan(x)) cell += x <= rw.bound ? " ok" : " MISS";
-      std::printf(" %11s", cell.c_str());
-    }
-    std::printf("\n");
-  }
-  // The absolute memory targets.
-  std::printf("%-38s", "hybrid extra (see below)");
-  for (const pattern_report& p : reports) {
-    const result* h = find(p, "hybrid");
-    std::string cell = "-";
-    char buf[32];
-    if (h != nullptr && h->heap >= 0) {
-      if (p.id == pattern_id::w1 || p.id == pattern_id::w2) {
-        const long long over = static_cast<long long>(h->heap) - static_cast<long long>(16 * p.runs);
-        std::snprintf(buf, sizeof buf, "%+lld B", over);
-        cell = std::string(buf) + (over <= 256 ? " ok" : " MISS");
-      } else if (p.id == pattern_id::w4) {
-        std::snprintf(buf, sizeof buf, "%.2f B/p", per_page(*h, p));
-        cell = std::string(buf) + (per_page(*h, p) <= 8 ? " ok" : " MISS");
-      } else if (const result* c = find(p, "croaring"); p.id == pattern_id::w6 && c != nullptr && c->heap > 0) {
-        const double x = static_cast<double>(h->heap) / static_cast<double>(c->heap);
-        cell = fmt_ratio(x) + (x <= 0.5 ? " ok" : " MISS");
-      }
-    }
-    std::printf(" %11s", cell.c_str());
-  }
-  std::printf("\n  hybrid extra: W1/W2 heap minus a plain array of 16-byte ranges (<= 256 B), W4 heap bytes per\n"
-              "  granted page (<= 8), W6 heap / CRoaring heap (<= 0.5). rangeset bytes per stored range:");
-  for (const pattern_report& p : reports)
-    if (const result* r = find(p, "rangeset"); r != nullptr && r->heap >= 0 && p.runs != 0)
-      std::printf(" %s %.1f", study::name(p.id), static_cast<double>(r->heap) / static_cast<double>(p.runs));
-  std::printf(" (<= 20)\n");
-}
-
-std::string json_number(double x) {
-  if (std::isnan(x)) return "null";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.6g", x);
-  return buf;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  return out + "\"";
-}
-
 struct machine_info {
   std::string cpu = "unknown";
   unsigned cores = 0;
@@ -733,6 +640,180 @@ machine_info read_machine() {
   m.compiler += ", optimised";
 #endif
   return m;
+}
+
+/// DESIGN.md's targets for hybrid and rangeset, pattern by pattern, as measured:
+/// a row per target, a cell per pattern ("0.71 ok", "1.44 MISS", "-").
+struct target_row {
+  std::string what;
+  std::vector<std::string> cells;
+};
+
+std::vector<target_row> target_table(const std::vector<pattern_report>& reports) {
+  struct spec {
+    const char* what;
+    const char* structure;
+    std::size_t metric;   ///< index into metrics
+    const char* against;  ///< nullptr: the best comparator
+    double bound;
+  };
+  const spec specs[] = {
+      {"hybrid memory / best (<= 1)", "hybrid", 0, nullptr, 1.0},
+      {"hybrid contains / best (<= 1)", "hybrid", 3, nullptr, 1.0},
+      {"hybrid contains_all / best (<= 1)", "hybrid", 5, nullptr, 1.0},
+      {"hybrid build / croaring (<= 1)", "hybrid", 1, "croaring", 1.0},
+      {"hybrid revoke / croaring (<= 1)", "hybrid", 6, "croaring", 1.0},
+      {"rangeset build / icl (<= 0.33)", "rangeset", 1, "icl", 1.0 / 3},
+      {"rangeset build / btree (<= 1)", "rangeset", 1, "btree", 1.0},
+      {"rangeset contains / icl (<= 0.33)", "rangeset", 3, "icl", 1.0 / 3},
+      {"rangeset contains / btree (<= 1)", "rangeset", 3, "btree", 1.0},
+      {"rangeset revoke / icl (<= 0.33)", "rangeset", 6, "icl", 1.0 / 3},
+      {"rangeset revoke / btree (<= 1)", "rangeset", 6, "btree", 1.0},
+  };
+  std::vector<target_row> rows;
+  for (const spec& sp : specs) {
+    target_row row{sp.what, {}};
+    for (const pattern_report& p : reports) {
+      const result* r = find(p, sp.structure);
+      double x = nan_value;
+      if (r != nullptr) {
+        if (sp.against != nullptr) {
+          const result* c = find(p, sp.against);
+          const double a = metrics[sp.metric].get(*r);
+          const double b = c != nullptr ? metrics[sp.metric].get(*c) : nan_value;
+          if (!std::isnan(a) && !std::isnan(b) && b > 0) x = a / b;
+        } else {
+          x = ratio(p, *r, sp.metric);
+        }
+      }
+      row.cells.push_back(std::isnan(x) ? "-" : fmt_ratio(x) + (x <= sp.bound ? " ok" : " MISS"));
+    }
+    rows.push_back(std::move(row));
+  }
+  // The absolute memory targets.
+  target_row extra{"hybrid extra (see note)", {}};
+  for (const pattern_report& p : reports) {
+    const result* h = find(p, "hybrid");
+    std::string cell = "-";
+    char buf[32];
+    if (h != nullptr && h->heap >= 0) {
+      if (p.id == pattern_id::w1 || p.id == pattern_id::w2) {
+        const long long over = static_cast<long long>(h->heap) - static_cast<long long>(16 * p.runs);
+        std::snprintf(buf, sizeof buf, "%+lld B", over);
+        cell = std::string(buf) + (over <= 256 ? " ok" : " MISS");
+      } else if (p.id == pattern_id::w4) {
+        std::snprintf(buf, sizeof buf, "%.2f B/p", per_page(*h, p));
+        cell = std::string(buf) + (per_page(*h, p) <= 8 ? " ok" : " MISS");
+      } else if (const result* c = find(p, "croaring"); p.id == pattern_id::w6 && c != nullptr && c->heap > 0) {
+        const double x = static_cast<double>(h->heap) / static_cast<double>(c->heap);
+        cell = fmt_ratio(x) + (x <= 0.5 ? " ok" : " MISS");
+      }
+    }
+    extra.cells.push_back(cell);
+  }
+  rows.push_back(std::move(extra));
+  target_row per_range{"rangeset heap B per range (<= 20)", {}};
+  for (const pattern_report& p : reports) {
+    const result* r = find(p, "rangeset");
+    std::string cell = "-";
+    if (r != nullptr && r->heap >= 0 && p.runs != 0 && p.domains == 1) {
+      const double b = static_cast<double>(r->heap) / static_cast<double>(p.runs);
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f", b);
+      cell = std::string(buf) + (b <= 20 ? " ok" : " MISS");
+    }
+    per_range.cells.push_back(cell);
+  }
+  rows.push_back(std::move(per_range));
+  return rows;
+}
+
+const char* const target_note =
+    "best = the best of the comparators found (icl, croaring, btree). hybrid extra: W1/W2 heap minus a plain\n"
+    "array of 16-byte ranges (<= 256 B), W4 heap bytes per granted page (<= 8), W6 heap / CRoaring heap\n"
+    "(<= 0.5). rangeset's speed targets are stated at 2^20 ranges (W3); the other patterns are shown too.\n";
+
+void print_targets(const std::vector<pattern_report>& reports) {
+  std::printf("\n=== targets (DESIGN.md), this run; ok = met ===\n");
+  std::printf("%-36s", "target");
+  for (const pattern_report& p : reports) std::printf(" %11s", study::name(p.id));
+  std::printf("\n");
+  for (const target_row& row : target_table(reports)) {
+    std::printf("%-36s", row.what.c_str());
+    for (const std::string& c : row.cells) std::printf(" %11s", c.c_str());
+    std::printf("\n");
+  }
+  std::printf("%s", target_note);
+}
+
+/// The tables as Markdown (tables.md), for docs/study.md.
+bool write_markdown(const std::filesystem::path& file, const machine_info& m,
+                    const std::vector<pattern_report>& reports) {
+  std::ofstream out(file);
+  out << "Machine: " << m.cpu << ", " << m.cores << " cores, " << m.memory << "; " << m.system << "; " << m.compiler
+      << ".\n\n";
+  for (const pattern_report& p : reports) {
+    out << "#### " << study::name(p.id) << ": " << study::description(p.id) << "\n\n"
+        << p.pages << " pages in " << p.runs << " runs"
+        << (p.domains > 1 ? " over " + std::to_string(p.domains) + " domains" : std::string()) << "; build "
+        << p.steps << " steps; revoke " << p.revoke_blocks << " blocks (" << p.revoke_pages << " pages).\n\n";
+    out << "| structure | heap | B/page | memory_bytes | build | sorted | contains | chain | contains_all | revoke 10% "
+           "| × mem | × build | × contains | × contains_all | × revoke |\n"
+           "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+    for (const result& r : p.results) {
+      if (!r.ran) {
+        out << "| " << r.structure << " | " << r.status << " |||||||||||||| \n";
+        continue;
+      }
+      char pp[32] = "-";
+      if (!std::isnan(per_page(r, p))) std::snprintf(pp, sizeof pp, "%.3g", per_page(r, p));
+      const bool ours = r.kind != "comparator";
+      const auto rt = [&](std::size_t k) { return ours ? fmt_ratio(ratio(p, r, k)) : std::string(); };
+      out << "| " << (r.structure == "hybrid" ? "**hybrid**" : r.structure) << " | " << human_bytes(r.heap) << " | "
+          << pp << " | " << human_bytes(r.model) << " | " << human_time(r.build) << " | "
+          << human_time(r.build_sorted) << " | " << human_time(r.contains) << " | " << human_time(r.chain) << " | "
+          << human_time(r.contains_all) << " | " << human_time(r.revoke)
+          << (r.revoke_note.empty() ? "" : " (revoked_extra)") << " | " << rt(0) << " | " << rt(1) << " | "
+          << rt(3) << " | " << rt(5) << " | " << rt(6) << " |\n";
+    }
+    out << "\nBest comparator: ";
+    for (std::size_t k = 0; k < metric_count; ++k) {
+      const auto [v, who] = best_comparator(p, k);
+      out << (k == 0 ? "" : ", ") << metrics[k].name << " " << (who.empty() ? "-" : who);
+    }
+    out << ".\n\n";
+  }
+  out << "#### Targets (DESIGN.md)\n\n| target |";
+  for (const pattern_report& p : reports) out << ' ' << study::name(p.id) << " |";
+  out << "\n|---|";
+  for (std::size_t i = 0; i < reports.size(); ++i) out << "--:|";
+  out << "\n";
+  for (const target_row& row : target_table(reports)) {
+    out << "| " << row.what << " |";
+    for (const std::string& c : row.cells) out << ' ' << (c.find("MISS") != std::string::npos ? "**" + c + "**" : c) << " |";
+    out << "\n";
+  }
+  std::string note = target_note;
+  std::replace(note.begin(), note.end(), '\n', ' ');
+  out << "\n" << note << "\n";
+  return static_cast<bool>(out);
+}
+
+std::string json_number(double x) {
+  if (std::isnan(x)) return "null";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out + "\"";
 }
 
 bool write_json(const std::filesystem::path& file, const settings& st, const machine_info& m,
@@ -998,7 +1079,7 @@ int main(int argc, char** argv) {
   print_targets(reports);
 
   const bool json_ok = write_json(dir / "results.json", st, machine, reports);
-  const bool csv_ok = write_csv(dir / "results.csv", reports);
+  const bool csv_ok = write_csv(dir / "results.csv", reports) && write_markdown(dir / "tables.md", machine, reports);
   if (!json_ok || !csv_ok) {
     std::fprintf(stderr, "pmemperm_study: could not write the results to %s\n", st.out.c_str());
     return 2;
@@ -1006,7 +1087,8 @@ int main(int argc, char** argv) {
   bool charts = false;
   if (st.charts) charts = render_charts(dir, reports, machine);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - study_start).count();
-  std::printf("\nwrote %s/results.json, %s/results.csv%s (%.0f s in all)\n", st.out.c_str(), st.out.c_str(),
+  std::printf("\nwrote %s/results.json, %s/results.csv, %s/tables.md%s (%.0f s in all)\n", st.out.c_str(),
+              st.out.c_str(), st.out.c_str(),
               charts ? (", " + st.out + "/memory_per_page.png, " + st.out + "/contains.png").c_str() : "", total);
   std::printf("%s\n", all_agree ? "all structures agree on every answer"
                                  : "DISAGREEMENT: a structure gave wrong answers (WRONG above)");
