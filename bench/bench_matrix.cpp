@@ -46,6 +46,7 @@
 #include "support/heap_meter.hpp"
 #include "support/job.hpp"
 #include "support/kernels.hpp"
+#include "support/measure.hpp"
 #include "support/structures.hpp"
 
 namespace {
@@ -63,6 +64,7 @@ struct prebuilt_base {
   virtual ~prebuilt_base() = default;
   bool ok = false;
   bool refused = false;
+  std::string wrong;  ///< what was wrong with the built set, if anything
   std::int64_t heap = -1;
   std::int64_t model = -1;
 };
@@ -117,8 +119,13 @@ T* prebuild(pattern_state& ps, const std::string& name, benchmark::State& state)
       pb->t->finish();
       pb->heap = heap_meter::available() ? scope.bytes() : -1;
     }
-    pb->refused = !granted && T::refuses;
+    pb->refused = !granted && T::refuses && could_exceed(ps.j, T::max_runs, false);
     pb->ok = granted && pb->t->count() == ps.j.pages && holds(*pb->t, ps.j.runs);
+    if (!pb->ok)
+      pb->wrong = "the built set differs from the pattern";
+    else
+      pb->wrong = wrong_answer(*pb->t, ps.j);
+    pb->ok = pb->ok && pb->wrong.empty();
     pb->model = pb->t->model_bytes();
     slot = std::move(pb);
   }
@@ -128,7 +135,7 @@ T* prebuild(pattern_state& ps, const std::string& name, benchmark::State& state)
     return nullptr;
   }
   if (!pb.ok) {
-    fail(state, std::string(study::name(ps.id)) + "/" + name + ": the built set differs from the pattern");
+    fail(state, std::string(study::name(ps.id)) + "/" + name + ": " + pb.wrong);
     return nullptr;
   }
   state.counters["pages"] = static_cast<double>(ps.j.pages);
@@ -171,6 +178,7 @@ void run(benchmark::State& state, pattern_id id, const std::string& name, op o) 
     const std::vector<step>& steps = o == op::build ? j.build : j.build_sorted;
     const std::size_t batch =
         T::huge || j.domains > 1 ? 1 : std::clamp<std::size_t>((std::size_t{1} << 14) / std::max<std::size_t>(1, steps.size()), 1, 1024);
+    bool checked = false;
     for (auto _ : state) {
       std::vector<std::unique_ptr<T>> sets;
       for (std::size_t i = 0; i < batch; ++i) sets.push_back(std::make_unique<T>(j.domains));
@@ -182,10 +190,11 @@ void run(benchmark::State& state, pattern_id id, const std::string& name, op o) 
       }
       state.SetIterationTime(thread_seconds() - t0);
       for (auto& s : sets) ok = ok && s->count() == j.pages;
-      if (!ok) {
-        fail(state, where + ": wrong count after the build");
+      if (!ok || (!checked && !holds(*sets.front(), j.runs))) {
+        fail(state, where + ": wrong set after the build");
         return;
       }
+      checked = true;
     }
     state.counters["per_build"] = per(static_cast<double>(batch));
     state.counters["per_step"] = per(static_cast<double>(batch * steps.size()));
@@ -208,7 +217,7 @@ void run(benchmark::State& state, pattern_id id, const std::string& name, op o) 
       const double t0 = thread_seconds();
       const bool ok = revoke_all(*s, j);
       state.SetIterationTime(thread_seconds() - t0);
-      if (!ok && !T::refuses) {
+      if (!ok && !(T::refuses && could_exceed(j, T::max_runs, true))) {
         fail(state, where + ": a revoke failed");
         return;
       }
@@ -287,20 +296,24 @@ std::vector<structure> structures() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* s = std::getenv("PMEMPERM_BENCH_SCALE"); s != nullptr && *s != '\0')
-    scale_log2 = static_cast<unsigned>(std::atoi(s));
+  // --scale N (or PMEMPERM_BENCH_SCALE): N in 0..15, decimal digits only.
+  const auto parse_scale = [](const char* text) {
+    if (text == nullptr || std::strlen(text) == 0 || std::strlen(text) > 2 ||
+        std::strspn(text, "0123456789") != std::strlen(text) || std::atoi(text) > 15) {
+      std::fprintf(stderr, "bench_matrix: --scale must be 0..15\n");
+      std::exit(2);
+    }
+    return static_cast<unsigned>(std::atoi(text));
+  };
+  if (const char* s = std::getenv("PMEMPERM_BENCH_SCALE"); s != nullptr && *s != '\0') scale_log2 = parse_scale(s);
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--scale") == 0 && i + 1 < argc)
-      scale_log2 = static_cast<unsigned>(std::atoi(argv[++i]));
+    if (std::strcmp(argv[i], "--scale") == 0)
+      scale_log2 = parse_scale(i + 1 < argc ? argv[++i] : nullptr);
     else
       argv[kept++] = argv[i];
   }
   argc = kept;
-  if (scale_log2 > 15) {
-    std::fprintf(stderr, "bench_matrix: --scale must be 0..15\n");
-    return 2;
-  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 

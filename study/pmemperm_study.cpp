@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -48,6 +49,7 @@
 #include "support/heap_meter.hpp"
 #include "support/job.hpp"
 #include "support/kernels.hpp"
+#include "support/measure.hpp"
 #include "support/structures.hpp"
 
 namespace {
@@ -55,8 +57,6 @@ namespace {
 using namespace pmemperm;
 using namespace pmemperm::bench;
 using study::pattern_id;
-
-constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
 
 // ---- options ---------------------------------------------------------------------
 
@@ -88,7 +88,9 @@ void usage(std::FILE* to) {
                "                    rangeset, chunked, capped, flat, icl_set; comparators:\n"
                "                    icl, croaring, btree (those built in are listed at start)\n"
                "  --scale N         divide every pattern's page counts by 2^N (default 0, full\n"
-               "                    size; 10 runs everything in seconds)\n"
+               "                    size; 10 runs everything in seconds). At large N a run\n"
+               "                    is shorter than a 64-page revoke block, so more than 10%%\n"
+               "                    is revoked, and times approach the clock's resolution\n"
                "  --seed N          pattern seed (default: the fixed seed of study/patterns.hpp)\n"
                "  --queries N       2^N contains() queries, 2^(N-2) contains_all() ranges per\n"
                "                    pattern (default 16, range 4..20)\n"
@@ -111,11 +113,13 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
+/// A decimal number: digits only (no sign, no base prefix), no overflow.
 bool parse_u64(const char* s, std::uint64_t& out) {
-  if (s == nullptr || *s == '\0') return false;
+  if (s == nullptr || *s < '0' || *s > '9') return false;
+  errno = 0;
   char* end = nullptr;
-  const unsigned long long v = std::strtoull(s, &end, 0);
-  if (*end != '\0') return false;
+  const unsigned long long v = std::strtoull(s, &end, 10);
+  if (*end != '\0' || errno == ERANGE) return false;
   out = v;
   return true;
 }
@@ -189,214 +193,6 @@ bool parse(int argc, char** argv, settings& st) {
   return true;
 }
 
-// ---- measuring -------------------------------------------------------------------
-
-/// What one structure did on one pattern. Times in seconds: per build, per query,
-/// per whole revoke plan.
-struct result {
-  std::string structure;
-  std::string kind;    ///< "pmemperm", "comparator" or "floor"
-  std::string status;  ///< "ok", "does not fit: ...", "not run: ...", "WRONG: ..."
-  bool ran = false;    ///< built and measured
-  bool wrong = false;
-  std::int64_t heap = -1;
-  std::int64_t blocks = -1;
-  std::int64_t model = -1;
-  std::int64_t object = 0;  ///< sizeof the object an embedder holds (not on the heap)
-  double build = nan_value;
-  double build_sorted = nan_value;
-  double contains = nan_value;
-  double chain = nan_value;
-  double contains_all = nan_value;
-  double revoke = nan_value;
-  std::string revoke_note;  ///< e.g. capped_page's revoked_extra
-};
-
-/// Repeats `pass` (which returns the seconds of its timed part, or NaN on a wrong
-/// answer) until min_time of wall time has gone by, and keeps the fastest pass: on
-/// a shared machine the least disturbed pass is the truest.
-template <class F>
-double best_pass(const settings& st, F&& pass) {
-  const auto start = std::chrono::steady_clock::now();
-  double best = nan_value;
-  for (int n = 0; n < 100000; ++n) {
-    const double t = pass();
-    if (std::isnan(t)) return nan_value;
-    if (std::isnan(best) || t < best) best = t;
-    const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
-    if (spent.count() >= st.min_time) break;
-  }
-  return best;
-}
-
-/// A target object in storage allocated before the heap meter opens, so the meter
-/// counts what the structure puts on the heap and not the object itself (which an
-/// embedder holds wherever it likes).
-template <class T>
-class placed {
- public:
-  placed() : mem_(::operator new(sizeof(T), std::align_val_t{alignof(T)})) {}
-  ~placed() {
-    if (obj_ != nullptr) obj_->~T();
-    ::operator delete(mem_, std::align_val_t{alignof(T)});
-  }
-  placed(const placed&) = delete;
-  placed& operator=(const placed&) = delete;
-  T& make(std::size_t domains) {
-    obj_ = ::new (mem_) T(domains);
-    return *obj_;
-  }
-  T& operator*() const { return *obj_; }
-
- private:
-  void* mem_;
-  T* obj_ = nullptr;
-};
-
-/// Builds of patterns with few grants take about as long as reading the CPU clock,
-/// so one timed pass builds a batch of fresh targets (2^14 steps in all at most).
-template <class T>
-double time_build(const job& j, const std::vector<step>& steps, const settings& st, std::string& problem) {
-  const std::size_t batch =
-      T::huge || j.domains > 1 ? 1 : std::clamp<std::size_t>((std::size_t{1} << 14) / std::max<std::size_t>(1, steps.size()), 1, 1024);
-  return best_pass(st, [&]() -> double {
-    std::vector<std::unique_ptr<T>> sets;
-    sets.reserve(batch);
-    for (std::size_t i = 0; i < batch; ++i) sets.push_back(std::make_unique<T>(j.domains));
-    bool ok = true;
-    const double t0 = thread_seconds();
-    for (auto& s : sets) {
-      ok = run_steps(*s, steps) && ok;
-      s->finish();
-    }
-    const double t1 = thread_seconds();
-    for (auto& s : sets) ok = ok && s->count() == j.pages;
-    if (!ok) {
-      problem = "a build gave a wrong count";
-      return nan_value;
-    }
-    return (t1 - t0) / static_cast<double>(batch);
-  });
-}
-
-template <class T, class Kernel>
-double time_queries(const T& t, const settings& st, std::size_t queries, std::uint64_t expected, Kernel&& kernel,
-                    const char* what, std::string& problem) {
-  if (queries == 0) return nan_value;
-  return best_pass(st, [&]() -> double {
-    const double t0 = thread_seconds();
-    const std::uint64_t hits = kernel(t);
-    const double t1 = thread_seconds();
-    if (hits != expected) {
-      problem = std::string(what) + ": " + std::to_string(hits) + " true answers, expected " + std::to_string(expected);
-      return nan_value;
-    }
-    return (t1 - t0) / static_cast<double>(queries);
-  });
-}
-
-template <class T>
-result measure(const job& j, const settings& st) {
-  result r;
-  std::string problem;
-  const auto wrong = [&](const std::string& why) {
-    r.wrong = true;
-    r.status = "WRONG: " + why;
-    return r;
-  };
-
-  // The reference build: memory, then the exact contents.
-  placed<T> pre;
-  bool granted = false;
-  {
-    heap_scope scope;
-    T& t = pre.make(j.domains);
-    granted = run_steps(t, j.build);
-    t.finish();
-    r.heap = heap_meter::available() ? scope.bytes() : -1;
-    r.blocks = heap_meter::available() ? scope.blocks() : -1;
-  }
-  const T& t = *pre;
-  if (!granted) {
-    if (T::refuses) {
-      r.status = "does not fit (capacity_exceeded)";
-      r.heap = r.blocks = -1;
-      return r;
-    }
-    return wrong("a grant failed");
-  }
-  if (t.count() != j.pages || !holds(t, j.runs)) return wrong("the built set differs from the pattern");
-  r.model = t.model_bytes();
-  r.object = static_cast<std::int64_t>(sizeof(T));
-  r.ran = true;
-
-  r.build = time_build<T>(j, j.build, st, problem);
-  if (!problem.empty()) return wrong(problem);
-  r.build_sorted = time_build<T>(j, j.build_sorted, st, problem);
-  if (!problem.empty()) return wrong("sorted " + problem);
-
-  r.contains = time_queries(t, st, j.points.size(), j.points_true, [&](const T& s) { return count_points(s, j); },
-                            "contains", problem);
-  if (!problem.empty()) return wrong(problem);
-  r.chain = time_queries(t, st, j.points.size(), j.chain_true, [&](const T& s) { return count_chain(s, j); },
-                         "contains (chain)", problem);
-  if (!problem.empty()) return wrong(problem);
-  r.contains_all = time_queries(t, st, j.spans.size(), j.spans_true, [&](const T& s) { return count_spans(s, j); },
-                                "contains_all", problem);
-  if (!problem.empty()) return wrong(problem);
-
-  // Revoke 10%, each pass on a fresh copy (the map, which has no copy, is rebuilt
-  // in sorted order; the 128 MiB flat bitmap is restored by re-granting the blocks).
-  bool checked = false;
-  bool extra = false;
-  r.revoke = best_pass(st, [&]() -> double {
-    std::unique_ptr<T> copy;
-    T* s = &*pre;
-    if constexpr (!T::huge) {
-      copy = std::make_unique<T>(j.domains);
-      if (!copy->assign(t) && !run_steps(*copy, j.build_sorted)) {
-        problem = "could not copy the built set";
-        return nan_value;
-      }
-      s = copy.get();
-    }
-    const double t0 = thread_seconds();
-    const bool ok = revoke_all(*s, j);
-    const double t1 = thread_seconds();
-    if (!ok && !T::refuses) {
-      problem = "a revoke failed";
-      return nan_value;
-    }
-    if (!ok) {
-      extra = true;
-      if (!holds_subset(*s, j)) {
-        problem = "revoked_extra left a revoked page, or kept one not granted";
-        return nan_value;
-      }
-    } else if (!checked && (s->count() != j.pages - j.revoke_pages || !holds(*s, j.runs_after))) {
-      problem = "the set after the revokes differs from the expected one";
-      return nan_value;
-    }
-    checked = true;
-    if constexpr (T::huge) {
-      for (const span_query& q : j.revokes)
-        if (!s->grant(q.d, q.r)) {
-          problem = "re-grant after the revokes failed";
-          return nan_value;
-        }
-      if (s->count() != j.pages) {
-        problem = "re-grant after the revokes gave a wrong count";
-        return nan_value;
-      }
-    }
-    return t1 - t0;
-  });
-  if (!problem.empty()) return wrong(problem);
-  if (extra) r.revoke_note = "revoked_extra: the exact result does not fit, pages were dropped";
-  r.status = "ok";
-  return r;
-}
-
 // ---- the structures --------------------------------------------------------------
 
 struct structure {
@@ -409,15 +205,15 @@ struct structure {
 
 template <class W>
 result run_single(const job& j, const settings& st) {
-  return measure<single<W>>(j, st);
+  return measure<single<W>>(j, st.min_time);
 }
 template <class S>
 result run_mapped(const job& j, const settings& st) {
-  return measure<mapped<S>>(j, st);
+  return measure<mapped<S>>(j, st.min_time);
 }
 template <class W>
 result run_many(const job& j, const settings& st) {
-  return measure<many<W>>(j, st);
+  return measure<many<W>>(j, st.min_time);
 }
 
 std::vector<structure> all_structures() {
@@ -921,11 +717,17 @@ std::string colour_of(const std::string& name) {
 /// false (with a message) when gnuplot is missing or fails.
 bool render_charts(const std::filesystem::path& dir, const std::vector<pattern_report>& reports,
                    const machine_info& m) {
+  std::error_code ec;
+  for (const char* old : {"memory_per_page.png", "contains.png"}) std::filesystem::remove(dir / old, ec);
   std::vector<std::string> names;
   for (const pattern_report& p : reports)
     for (const result& r : p.results)
       if (r.ran && !r.wrong && std::find(names.begin(), names.end(), r.structure) == names.end())
         names.push_back(r.structure);
+  if (names.empty()) {
+    std::fprintf(stderr, "pmemperm_study: nothing was measured, no charts\n");
+    return false;
+  }
   {
     std::ofstream mem(dir / "memory_per_page.dat");
     write_matrix(mem, reports, names, [](const result& r, const pattern_report& p) { return total_per_page(r, p); });
@@ -977,7 +779,11 @@ bool render_charts(const std::filesystem::path& dir, const std::vector<pattern_r
                          " %s/charts.gp renders them\n", dir.c_str());
     return false;
   }
-  const std::string cmd = "cd '" + dir.string() + "' && gnuplot charts.gp";
+  // The folder is quoted for the shell: ' becomes '\'' inside single quotes.
+  std::string quoted = "'";
+  for (char c : dir.string()) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  const std::string cmd = "cd " + quoted + " && gnuplot charts.gp";
   if (std::system(cmd.c_str()) != 0) {
     std::fprintf(stderr, "pmemperm_study: gnuplot failed on %s/charts.gp\n", dir.c_str());
     return false;
@@ -998,7 +804,9 @@ int main(int argc, char** argv) {
     bool known = false;
     for (const structure& s : all_structures()) known = known || n == s.name;
     if (!known) {
-      std::fprintf(stderr, "pmemperm_study: --backends: '%s' is not built in (see the list at start)\n", n.c_str());
+      std::fprintf(stderr, "pmemperm_study: --backends: '%s' is not built in; built in:", n.c_str());
+      for (const structure& s : all_structures()) std::fprintf(stderr, " %s", s.name);
+      std::fprintf(stderr, "\n");
       return 2;
     }
   }
@@ -1008,6 +816,18 @@ int main(int argc, char** argv) {
   if (ec) {
     std::fprintf(stderr, "pmemperm_study: cannot create %s: %s\n", st.out.c_str(), ec.message().c_str());
     return 2;
+  }
+  {  // Find out now, not after minutes of measuring, whether the folder takes files.
+    const std::filesystem::path probe = dir / ".pmemperm_study_probe";
+    std::ofstream test(probe);
+    test << "probe\n";
+    test.close();
+    const bool writable = static_cast<bool>(test);
+    std::filesystem::remove(probe, ec);
+    if (!writable) {
+      std::fprintf(stderr, "pmemperm_study: cannot write to %s\n", st.out.c_str());
+      return 2;
+    }
   }
 
   const machine_info machine = read_machine();

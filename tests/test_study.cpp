@@ -1,11 +1,18 @@
-// The study's own machinery (bench/support/job.hpp, kernels.hpp): the reference
-// answers a job carries are right (checked against the icl_set oracle, not against
-// the same binary searches that made them), and the kernels' checks catch a
-// structure that answers wrongly. The whole study also runs at small size as its
-// own CTest entry (study_small).
+// The study's own machinery (bench/support/job.hpp, kernels.hpp, measure.hpp): the
+// reference answers a job carries are right (checked against the icl_set oracle,
+// not against the same binary searches that made them), and measure() reports a
+// structure that answers wrongly, or refuses what it could hold, as WRONG. The
+// whole study also runs at small size as its own CTest entry (study_small).
+//
+// The heap meter replaces malloc, which the sanitizers of the test build do too:
+// it stays off here.
+#define PMEMPERM_BENCH_HEAP_HOOKS 0
+
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <pmemperm/backends/hybrid.hpp>
@@ -14,6 +21,7 @@
 
 #include "../bench/support/job.hpp"
 #include "../bench/support/kernels.hpp"
+#include "../bench/support/measure.hpp"
 
 using namespace pmemperm;
 using namespace pmemperm::bench;
@@ -34,28 +42,59 @@ job small_job(pattern_id id, std::uint64_t seed = 0) {
   return make_job(id, params, q);
 }
 
-/// hybrid, except that it forgets one page after the build: what a subtly wrong
-/// backend looks like to the study.
-class forgetful {
+/// A target over hybrid with one deliberate fault, to show that measure() and the
+/// verifiers catch it:
+///  - forget:   drops the first granted page of domain 0 after the build (finish);
+///  - lie:      contains() says no for the first granted page of domain 0, while the
+///              set itself (and so for_each_range) is right;
+///  - sorted:   a build whose first step is a grant at the lowest page of the
+///              pattern (the sorted build) skips its second step;
+///  - refuse:   claims to refuse (like capped_page) every grant past the tenth.
+enum class fault { none, forget, lie, sorted, refuse };
+
+template <fault F>
+class faulty {
  public:
   static constexpr bool huge = false;
   static constexpr bool finishes = true;
-  static constexpr bool refuses = false;
-  explicit forgetful(std::size_t domains) : inner_(domains) {}
-  bool grant(domain_id d, page_range r) { return inner_.grant(d, r); }
-  bool revoke(domain_id d, page_range r) { return inner_.revoke(d, r); }
+  static constexpr bool refuses = F == fault::refuse;
+  static constexpr std::uint64_t max_runs = 1000000;
+  explicit faulty(std::size_t domains) : inner_(domains) {}
+  bool grant(domain_id d, page_range r) {
+    ++steps_;
+    if (F == fault::refuse && steps_ > 10) return false;
+    if (F == fault::sorted && steps_ == 1) first_ = r.first;
+    if (F == fault::sorted && steps_ == 2 && first_ == lowest_) return true;
+    return inner_.grant(d, r);
+  }
+  bool revoke(domain_id d, page_range r) {
+    ++steps_;
+    return inner_.revoke(d, r);
+  }
   void finish() {
-    // Drop the first granted page of domain 0.
+    if (F != fault::forget) return;
     const std::vector<page_range> runs = inner_.runs(0);
     if (!runs.empty()) static_cast<void>(inner_.revoke(0, page_range::single(runs.front().first)));
   }
-  bool contains(domain_id d, page_t p) const { return inner_.contains(d, p); }
+  bool contains(domain_id d, page_t p) const {
+    if (F == fault::lie && d == 0) {
+      const std::vector<page_range> runs = inner_.runs(0);
+      if (!runs.empty() && p == runs.front().first) return false;
+    }
+    return inner_.contains(d, p);
+  }
   bool contains_all(domain_id d, page_range r) const { return inner_.contains_all(d, r); }
   std::uint64_t count() const { return inner_.count(); }
   std::vector<page_range> runs(domain_id d) const { return inner_.runs(d); }
+  bool assign(const faulty&) { return false; }  // revoke passes rebuild in sorted order
+  std::int64_t model_bytes() const { return inner_.model_bytes(); }
+
+  static inline page_t lowest_ = 0;  ///< the lowest page of the job (set by the test)
 
  private:
   mapped<hybrid<>> inner_;
+  std::uint64_t steps_ = 0;
+  page_t first_ = 0;
 };
 
 }  // namespace
@@ -89,10 +128,37 @@ TEST_CASE("study jobs: reference answers agree with the icl_set oracle on every 
     CHECK(pages == j.pages);
     CHECK(runs == j.run_count);
 
-    // The sorted build gives the same set.
+    // The sorted build gives the same set, in ascending order.
     std::vector<icl_set<>> sorted(j.domains);
-    for (const step& s : j.build_sorted) REQUIRE(sorted[s.d].grant(s.r) == errc::ok);
-    for (std::size_t d = 0; d < j.domains; ++d) CHECK(sorted[d].count() == oracle[d].count());
+    for (std::size_t i = 0; i < j.build_sorted.size(); ++i) {
+      const step& s = j.build_sorted[i];
+      REQUIRE(s.grant);
+      if (i > 0 && j.build_sorted[i - 1].d == s.d) CHECK(j.build_sorted[i - 1].r.last < s.r.first);
+      REQUIRE(sorted[s.d].grant(s.r) == errc::ok);
+    }
+    for (std::size_t d = 0; d < j.domains; ++d) {
+      std::vector<page_range> got;
+      static_cast<void>(sorted[d].for_each_range([&](page_range r) noexcept {
+        got.push_back(r);
+        return true;
+      }));
+      CHECK(got == j.runs[d]);
+    }
+
+    // Every query's expected answer, one by one, and the run-edge queries.
+    REQUIRE(j.point_answers.size() == j.points.size());
+    REQUIRE(j.span_answers.size() == j.spans.size());
+    REQUIRE(j.edge_point_answers.size() == j.edge_points.size());
+    REQUIRE(j.edge_span_answers.size() == j.edge_spans.size());
+    CHECK(j.edge_points.size() >= 4);
+    for (std::size_t i = 0; i < j.points.size(); ++i)
+      REQUIRE(oracle[j.points[i].d].contains(j.points[i].p) == j.point_answers[i]);
+    for (std::size_t i = 0; i < j.spans.size(); ++i)
+      REQUIRE(oracle[j.spans[i].d].contains_all(j.spans[i].r) == j.span_answers[i]);
+    for (std::size_t i = 0; i < j.edge_points.size(); ++i)
+      REQUIRE(oracle[j.edge_points[i].d].contains(j.edge_points[i].p) == j.edge_point_answers[i]);
+    for (std::size_t i = 0; i < j.edge_spans.size(); ++i)
+      REQUIRE(oracle[j.edge_spans[i].d].contains_all(j.edge_spans[i].r) == j.edge_span_answers[i]);
 
     std::uint64_t points_true = 0;
     for (const point_query& q : j.points) points_true += oracle[q.d].contains(q.p) ? 1 : 0;
@@ -156,6 +222,7 @@ TEST_CASE("study kernels: right structures pass every check, a wrong one is caug
       t.finish();
       CHECK(t.count() == j.pages);
       CHECK(holds(t, j.runs));
+      CHECK(wrong_answer(t, j).empty());
       CHECK(count_points(t, j) == j.points_true);
       CHECK(count_chain(t, j) == j.chain_true);
       CHECK(count_spans(t, j) == j.spans_true);
@@ -173,19 +240,73 @@ TEST_CASE("study kernels: right structures pass every check, a wrong one is caug
       check_right(m);
     }
 
-    forgetful f(j.domains);
+    // One page missing: the run lists and the answer-by-answer check both see it
+    // (the run-edge queries include the first page of every domain).
+    faulty<fault::forget> f(j.domains);
     REQUIRE(run_steps(f, j.build));
     f.finish();
     CHECK(f.count() == j.pages - 1);
     CHECK_FALSE(holds(f, j.runs));
+    CHECK_FALSE(wrong_answer(f, j).empty());
+
+    // One wrong answer while the set itself is right: only the queries see it.
+    faulty<fault::lie> l(j.domains);
+    REQUIRE(run_steps(l, j.build));
+    CHECK(holds(l, j.runs));
+    CHECK_FALSE(wrong_answer(l, j).empty());
   }
-  // A single missing page shows in the queries too when one asks about it.
-  const job j = small_job(pattern_id::w1);
-  forgetful f(1);
-  REQUIRE(run_steps(f, j.build));
-  f.finish();
-  CHECK_FALSE(f.contains(0, j.runs[0].front().first));
-  CHECK(f.contains(0, j.runs[0].front().first + 1));
+}
+
+TEST_CASE("measure: right structures are ok, every kind of fault is reported WRONG", "[study]") {
+  for (pattern_id id : every_pattern) {
+    CAPTURE(study::name(id));
+    const job j = small_job(id);
+    page_t lowest = max_page;
+    for (const auto& rs : j.runs) lowest = std::min(lowest, rs.front().first);
+
+    const result ok = j.domains == 1 ? measure<single<ours<hybrid<>>>>(j, 0) : measure<mapped<hybrid<>>>(j, 0);
+    CHECK(ok.status == "ok");
+    CHECK(ok.ran);
+    CHECK_FALSE(ok.wrong);
+    CHECK(ok.model >= 0);
+    CHECK(ok.build > 0);
+    CHECK(ok.contains > 0);
+    CHECK(ok.revoke > 0);
+
+    const result forgot = measure<faulty<fault::forget>>(j, 0);
+    CHECK(forgot.wrong);
+    CHECK(forgot.status.rfind("WRONG", 0) == 0);
+    const result lied = measure<faulty<fault::lie>>(j, 0);
+    CHECK(lied.wrong);
+    CHECK(lied.status.find("contains(") != std::string::npos);
+    faulty<fault::sorted>::lowest_ = lowest;
+    const result sorted_wrong = measure<faulty<fault::sorted>>(j, 0);
+    CHECK(sorted_wrong.wrong == (j.build_sorted.size() > 1));
+    // A refusal where the structure could hold the whole pattern is a fault, not
+    // "does not fit" (W1 has a single grant, so nothing is refused there).
+    const result refused = measure<faulty<fault::refuse>>(j, 0);
+    CHECK_FALSE(could_exceed(j, faulty<fault::refuse>::max_runs, false));
+    CHECK(refused.wrong == (j.build.size() > 10));
+  }
+}
+
+TEST_CASE("measure: capped_page fits where it can, and says so where it cannot", "[study]") {
+  for (pattern_id id : every_pattern) {
+    CAPTURE(study::name(id));
+    const job j = small_job(id);
+    const result r = j.domains == 1 ? measure<single<capped>>(j, 0) : measure<mapped<capped_page>>(j, 0);
+    CHECK_FALSE(r.wrong);
+    std::uint64_t most_runs = 0;
+    for (const auto& rs : j.runs) most_runs = std::max<std::uint64_t>(most_runs, rs.size());
+    if (most_runs > capped_page::capacity) {
+      CHECK_FALSE(r.ran);
+      CHECK(r.status.rfind("does not fit", 0) == 0);
+    }
+    if (id != pattern_id::w7 && most_runs <= capped_page::capacity && j.build.size() <= capped_page::capacity) {
+      CHECK(r.ran);
+      CHECK(r.status == "ok");
+    }
+  }
 }
 
 TEST_CASE("study kernels: holds_subset rejects a revoked page left granted", "[study]") {

@@ -20,8 +20,13 @@
 //   revokes      10% of the granted pages in blocks of up to 64 pages, random
 //                order (study::make_revoke_plan; W8 per domain, then interleaved)
 //   runs_after   the maximal runs each domain holds after the revokes
+//   edges        untimed boundary queries: for a sample of runs (every run of a
+//                small domain, always the first and last), the pages just before,
+//                at, and just after both ends, and the run itself, one page more on
+//                either side, and its first page alone as contains_all ranges
 //
-// The expected numbers of true answers come from binary searches over `runs`.
+// Every query's expected answer (and the number of true ones) comes from binary
+// searches over `runs`; the tests check those against the Boost.ICL oracle.
 // Domains are 0 .. domains-1; single-set patterns use domain 0 only.
 #pragma once
 
@@ -84,6 +89,12 @@ struct job {
   std::uint64_t points_true = 0;
   std::uint64_t chain_true = 0;
   std::uint64_t spans_true = 0;
+  std::vector<bool> point_answers;  ///< expected contains() of each point
+  std::vector<bool> span_answers;   ///< expected contains_all() of each span
+  std::vector<point_query> edge_points;
+  std::vector<bool> edge_point_answers;
+  std::vector<span_query> edge_spans;
+  std::vector<bool> edge_span_answers;
 };
 
 /// The next index of the dependent chain: the answer just read decides where the
@@ -319,7 +330,15 @@ struct query_params {
     rng.shuffle(j.spans);
   }
 
-  for (const point_query& q1 : j.points) j.points_true += detail::run_of(j.runs[q1.d], q1.p) != nullptr ? 1 : 0;
+  const auto granted = [&](domain_id d, page_t p) { return detail::run_of(j.runs[d], p) != nullptr; };
+  const auto covered = [&](domain_id d, page_range r) {
+    const page_range* run = detail::run_of(j.runs[d], r.first);
+    return run != nullptr && r.last <= run->last;
+  };
+  for (const point_query& q1 : j.points) {
+    j.point_answers.push_back(granted(q1.d, q1.p));
+    j.points_true += j.point_answers.back() ? 1 : 0;
+  }
   if (!j.points.empty()) {
     const std::size_t mask = j.points.size() - 1;
     std::size_t i = 0;
@@ -330,9 +349,31 @@ struct query_params {
     }
   }
   for (const span_query& s : j.spans) {
-    const page_range* run = detail::run_of(j.runs[s.d], s.r.first);
-    j.spans_true += run != nullptr && s.r.last <= run->last ? 1 : 0;
+    j.span_answers.push_back(covered(s.d, s.r));
+    j.spans_true += j.span_answers.back() ? 1 : 0;
   }
+
+  // Boundary queries, where an off-by-one would show.
+  const std::size_t per_domain = std::max<std::size_t>(2, 4096 / j.domains);
+  for (std::size_t d = 0; d < j.domains; ++d) {
+    const std::vector<page_range>& rs = j.runs[d];
+    const std::size_t step_by = std::max<std::size_t>(1, rs.size() / per_domain);
+    std::vector<std::size_t> chosen;
+    for (std::size_t i = 0; i < rs.size(); i += step_by) chosen.push_back(i);
+    if (!rs.empty() && chosen.back() != rs.size() - 1) chosen.push_back(rs.size() - 1);
+    for (std::size_t i : chosen) {
+      const page_range r = rs[i];
+      const auto dd = static_cast<domain_id>(d);
+      for (page_t p : {r.first - 1, r.first, r.first + 1, r.last - 1, r.last, r.last + 1})
+        if (p >= j.universe.first && p <= j.universe.last) j.edge_points.push_back(point_query{dd, p});
+      j.edge_spans.push_back(span_query{dd, r});
+      j.edge_spans.push_back(span_query{dd, page_range::single(r.first)});
+      if (r.first > j.universe.first) j.edge_spans.push_back(span_query{dd, page_range{r.first - 1, r.last}});
+      if (r.last < j.universe.last) j.edge_spans.push_back(span_query{dd, page_range{r.first, r.last + 1}});
+    }
+  }
+  for (const point_query& q1 : j.edge_points) j.edge_point_answers.push_back(granted(q1.d, q1.p));
+  for (const span_query& s : j.edge_spans) j.edge_span_answers.push_back(covered(s.d, s.r));
   return j;
 }
 

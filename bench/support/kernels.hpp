@@ -12,6 +12,7 @@
 //   bool assign(const T&)                 (false: copy unavailable or failed)
 //   std::int64_t model_bytes() const      memory_bytes() for ours, -1 otherwise
 //   static constexpr bool huge, finishes, refuses   (as the structure's, structures.hpp)
+//   static constexpr std::uint64_t max_runs          runs one domain can hold
 //
 // single<W> puts one structure wrapper behind that interface (domain ignored);
 // mapped<S> is pmemperm's permission_map<S> (how a hypervisor holds W8); many<W> is
@@ -20,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -31,12 +33,22 @@
 
 namespace pmemperm::bench {
 
+/// The runs a structure that refuses can hold (capped_page's capacity).
+template <class W>
+constexpr std::uint64_t max_runs_of() {
+  if constexpr (W::refuses)
+    return W::max_runs;
+  else
+    return ~std::uint64_t{0};
+}
+
 template <class W>
 class single {
  public:
   static constexpr bool huge = W::huge;
   static constexpr bool finishes = W::finishes;
   static constexpr bool refuses = W::refuses;
+  static constexpr std::uint64_t max_runs = max_runs_of<W>();
 
   explicit single(std::size_t /*domains*/) {}
 
@@ -62,6 +74,7 @@ class mapped {
   static constexpr bool huge = false;
   static constexpr bool finishes = false;
   static constexpr bool refuses = std::is_same_v<S, capped_page>;
+  static constexpr std::uint64_t max_runs = refuses ? capped_page::capacity : ~std::uint64_t{0};
 
   explicit mapped(std::size_t /*domains*/) {}
 
@@ -101,6 +114,7 @@ class many {
   static constexpr bool huge = W::huge;
   static constexpr bool finishes = W::finishes;
   static constexpr bool refuses = W::refuses;
+  static constexpr std::uint64_t max_runs = max_runs_of<W>();
 
   explicit many(std::size_t domains) {
     sets_.reserve(domains);
@@ -187,6 +201,33 @@ bool holds(const T& t, const std::vector<std::vector<page_range>>& expected) {
   for (std::size_t d = 0; d < expected.size(); ++d)
     if (t.runs(static_cast<domain_id>(d)) != expected[d]) return false;
   return true;
+}
+
+/// Every query of the job answered one by one against its expected answer: the
+/// timed points and spans, then the boundary queries. Untimed; a pass that only
+/// counts true answers could let a wrong yes and a wrong no cancel out. Returns
+/// an empty string, or what went wrong first.
+template <class T>
+std::string wrong_answer(const T& t, const job& j) {
+  const auto page_text = [](domain_id d, page_t p) {
+    return "domain " + std::to_string(d) + " page " + std::to_string(p);
+  };
+  const auto range_text = [](domain_id d, page_range r) {
+    return "domain " + std::to_string(d) + " [" + std::to_string(r.first) + ", " + std::to_string(r.last) + "]";
+  };
+  for (std::size_t i = 0; i < j.points.size(); ++i)
+    if (t.contains(j.points[i].d, j.points[i].p) != j.point_answers[i])
+      return "contains(" + page_text(j.points[i].d, j.points[i].p) + ") is wrong";
+  for (std::size_t i = 0; i < j.edge_points.size(); ++i)
+    if (t.contains(j.edge_points[i].d, j.edge_points[i].p) != j.edge_point_answers[i])
+      return "contains(" + page_text(j.edge_points[i].d, j.edge_points[i].p) + ") is wrong (run edge)";
+  for (std::size_t i = 0; i < j.spans.size(); ++i)
+    if (t.contains_all(j.spans[i].d, j.spans[i].r) != j.span_answers[i])
+      return "contains_all(" + range_text(j.spans[i].d, j.spans[i].r) + ") is wrong";
+  for (std::size_t i = 0; i < j.edge_spans.size(); ++i)
+    if (t.contains_all(j.edge_spans[i].d, j.edge_spans[i].r) != j.edge_span_answers[i])
+      return "contains_all(" + range_text(j.edge_spans[i].d, j.edge_spans[i].r) + ") is wrong (run edge)";
+  return {};
 }
 
 /// After a revoke that dropped more than asked (capped_page's revoked_extra): no

@@ -17,7 +17,8 @@
 //   static constexpr bool refuses        may refuse a grant or revoke exactly by
 //                                        design (capped_page: capacity_exceeded,
 //                                        revoked_extra): a refusal means "does not
-//                                        fit", not a wrong answer
+//                                        fit", not a wrong answer; then
+//   static constexpr std::uint64_t max_runs   the runs it can hold
 //
 // Which comparators exist is decided by CMake (PMEMPERM_BENCH_HAVE_ICL / _ROARING /
 // _ABSL); chunked_bitmap joins when its header exists.
@@ -116,6 +117,7 @@ class flat final : public ours<flat_bitmap<>> {
 class capped final : public ours<capped_page> {
  public:
   static constexpr bool refuses = true;
+  static constexpr std::uint64_t max_runs = capped_page::capacity;
 };
 
 #if PMEMPERM_BENCH_HAVE_ICL
