@@ -553,12 +553,12 @@ bool write_markdown(const std::filesystem::path& file, const machine_info& m,
         << p.pages << " pages in " << p.runs << " runs"
         << (p.domains > 1 ? " over " + std::to_string(p.domains) + " domains" : std::string()) << "; build "
         << p.steps << " steps; revoke " << p.revoke_blocks << " blocks (" << p.revoke_pages << " pages).\n\n";
-    out << "| structure | heap | B/page | memory_bytes | build | sorted | contains | chain | contains_all | revoke 10% "
-           "| × mem | × build | × contains | × contains_all | × revoke |\n"
-           "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+    out << "| structure | heap | B/page | memory_bytes | object | build | sorted | contains | chain | contains_all "
+           "| revoke 10% | × mem | × build | × contains | × contains_all | × revoke |\n"
+           "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
     for (const result& r : p.results) {
       if (!r.ran) {
-        out << "| " << r.structure << " | " << r.status << " |||||||||||||| \n";
+        out << "| " << r.structure << " | " << r.status << " ||||||||||||||| \n";
         continue;
       }
       char pp[32] = "-";
@@ -566,7 +566,7 @@ bool write_markdown(const std::filesystem::path& file, const machine_info& m,
       const bool ours = r.kind != "comparator";
       const auto rt = [&](std::size_t k) { return ours ? fmt_ratio(ratio(p, r, k)) : std::string(); };
       out << "| " << (r.structure == "hybrid" ? "**hybrid**" : r.structure) << " | " << human_bytes(r.heap) << " | "
-          << pp << " | " << human_bytes(r.model) << " | " << human_time(r.build) << " | "
+          << pp << " | " << human_bytes(r.model) << " | " << human_bytes(r.object) << " | " << human_time(r.build) << " | "
           << human_time(r.build_sorted) << " | " << human_time(r.contains) << " | " << human_time(r.chain) << " | "
           << human_time(r.contains_all) << " | " << human_time(r.revoke)
           << (r.revoke_note.empty() ? "" : " (revoked_extra)") << " | " << rt(0) << " | " << rt(1) << " | "

@@ -265,6 +265,7 @@ class hybrid {
   errc grant_impl(page_range r, F& on_added) noexcept {
     if (!r.valid()) return errc::invalid_range;
     if (const int done = grant_inside_container(r, on_added); done >= 0) return static_cast<errc>(done);
+    if (const int done = grant_into_empty_chunks(r, on_added); done >= 0) return static_cast<errc>(done);
     if (contains_all(r)) return errc::ok;
 
     grant_plan plan;
@@ -724,6 +725,35 @@ class hybrid {
   }
 
   // ---- grant -------------------------------------------------------------------------------
+
+  /// A grant into chunks that hold nothing, touching no granted page: the result
+  /// in every chunk it covers is one run, whose cheapest form is a run slot, and
+  /// the run slots of neighbouring chunks merge into one. So the whole grant is
+  /// one new run slot, [r.first, r.last]. Returns the result, or -1 when the
+  /// general path must do it (the common case for a new grant into a fresh part
+  /// of the universe: a domain's first grants, W1, W2, W8).
+  template <class F>
+  int grant_into_empty_chunks(page_range r, F& on_added) noexcept {
+    const page_t hb = detail::hyb::base_of(r.first);
+    const page_t tail_end = detail::hyb::base_of(r.last) + last_offset;  // last page of r's last chunk
+    // The last slot keyed at or below the end of r's chunks must lie wholly below
+    // r's first chunk: then no slot (run or container) has a page in those chunks.
+    if (const cursor c = tree_.find_last_le(tail_end)) {
+      const slot& s = tree_[c];
+      if (s.is_run() ? s.tail >= hb : s.key() >= hb) return -1;
+      // A run ending just below r would merge with it.
+      if (r.first == hb && r.first > 0 && (s.is_run() ? s.tail + 1 == r.first : contains_slow(r.first - 1))) return -1;
+    }
+    // Past the last chunk, only a page at its very end has a neighbour outside.
+    if (r.last == tail_end && r.last < max_page && contains_slow(r.last + 1)) return -1;
+    if (tree_.prepare_insert(r.first) != errc::ok) return static_cast<int>(errc::out_of_memory);
+    on_added(r);
+    tree_.insert(slot{r.first, r.last});
+    pages_ += r.size();
+    ++runs_;
+    tree_.settle();
+    return static_cast<int>(errc::ok);
+  }
 
   part plan_part(page_t base, page_t first, page_t last) const noexcept {
     part x;
