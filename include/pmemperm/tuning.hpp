@@ -43,12 +43,6 @@ inline constexpr std::uint32_t hybrid_inline_pages = 4;
 /// most about 12% of the container.
 inline constexpr std::uint32_t hybrid_growth_divisor = 8;
 
-/// A run list that must grow because revokes split its runs takes 1/2 headroom
-/// instead: revokes in blocks out of long runs split one run after another, and
-/// with 1/8 the list was copied every third or fourth revoke. 1.5x the need stays
-/// inside the capacity band every container keeps (need <= cap <= 2 need + 8).
-inline constexpr std::uint32_t hybrid_split_growth_divisor = 2;
-
 /// Most mallocs (glibc's among them) hand out blocks in 16-byte steps with an
 /// 8-byte header, so a request of 16m + 8 bytes wastes nothing; containers take the
 /// headroom up to that size for free.

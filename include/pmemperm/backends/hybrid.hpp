@@ -1034,16 +1034,7 @@ class hybrid {
     }
   }
 
-  /// The capacity normalize gives a container that grows. normalize runs after
-  /// revokes, which can only add entries to a run list (by splitting runs), so
-  /// run lists get the larger split headroom; other kinds only shrink on revoke.
-  static std::uint32_t split_capacity(rep k, std::uint32_t need) noexcept {
-    return detail::hyb::grown_capacity(
-        k, need, k == rep::runs ? tuning::hybrid_split_growth_divisor : tuning::hybrid_growth_divisor);
-  }
-
-  /// Brings the chunk at base to its smallest representation (best effort). Only
-  /// revokes call it.
+  /// Brings the chunk at base to its smallest representation (best effort).
   void normalize(page_t base) noexcept {
     const cursor c = container_at(base);
     const stats s = chunk_stats(base, c);
@@ -1061,7 +1052,7 @@ class hybrid {
       header* h = detail::hyb::hdr(tree_[c].tail);
       const std::uint32_t need = detail::hyb::entries_needed(now, s);
       if (capacity_fits(h->cap, need)) return;
-      header* fresh = alloc_container(now, h->cap < need ? split_capacity(now, need) : detail::hyb::grown_capacity(now, need));
+      header* fresh = alloc_container(now, detail::hyb::grown_capacity(now, need));
       if (fresh == nullptr) {
         if (h->cap < need) lax_ = true;
         return;
@@ -1096,7 +1087,7 @@ class hybrid {
     if (want == rep::inline_sparse) {
       detail::hyb::fill_inline(fresh.head, fresh.tail, base, source);
     } else {
-      h = alloc_container(want, split_capacity(want, detail::hyb::entries_needed(want, s)));
+      h = alloc_container(want, detail::hyb::grown_capacity(want, detail::hyb::entries_needed(want, s)));
       if (h == nullptr) {
         lax_ = true;
         return;

@@ -128,14 +128,12 @@ inline constexpr std::size_t container_align = 8;
   }
 }
 
-/// Capacity to allocate for a need: need/divisor headroom (1/8 by default), then as
-/// many more entries as fit before the next allocation size class (tuning.hpp), so
-/// that part of the headroom costs no heap.
-[[nodiscard]] constexpr std::uint32_t grown_capacity(rep k, std::uint32_t need,
-                                                     std::uint32_t divisor = tuning::hybrid_growth_divisor) noexcept {
+/// Capacity to allocate for a need: 1/8 headroom, then as many more entries as fit
+/// before the next allocation size class (tuning.hpp), so headroom costs no heap.
+[[nodiscard]] constexpr std::uint32_t grown_capacity(rep k, std::uint32_t need) noexcept {
   if (k == rep::dense) return chunk_words;
   const std::uint32_t limit = k == rep::words ? chunk_words : 0xFFFFu;
-  std::uint32_t c = need + need / divisor;
+  std::uint32_t c = need + need / tuning::hybrid_growth_divisor;
   if (c > limit) c = limit;
   constexpr std::size_t g = tuning::hybrid_alloc_granule, o = tuning::hybrid_alloc_overhead;
   const std::size_t target = (container_bytes(k, c) + o + g - 1) / g * g - o;
