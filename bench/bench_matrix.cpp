@@ -60,24 +60,15 @@ std::vector<std::string> failures;
 
 // ---- per-pattern state, built lazily and dropped when the next pattern starts ----
 
+/// A target's reference build (measure.hpp), kept for the pattern's benchmarks.
 struct prebuilt_base {
   virtual ~prebuilt_base() = default;
-  bool ok = false;
-  bool refused = false;
-  std::string wrong;  ///< what was wrong with the built set, if anything
-  std::int64_t heap = -1;
-  std::int64_t model = -1;
 };
 
-/// A target built once from the pattern, in storage allocated before the heap
-/// meter opens (so the meter counts the structure's heap, not the object).
 template <class T>
 struct prebuilt final : prebuilt_base {
-  alignas(T) unsigned char storage[sizeof(T)];
-  T* t = nullptr;
-  ~prebuilt() override {
-    if (t != nullptr) t->~T();
-  }
+  explicit prebuilt(const job& j) : ref(j) {}
+  reference_build<T> ref;
 };
 
 struct pattern_state {
@@ -109,42 +100,24 @@ void fail(benchmark::State& state, const std::string& what) {
 template <class T>
 T* prebuild(pattern_state& ps, const std::string& name, benchmark::State& state) {
   std::unique_ptr<prebuilt_base>& slot = ps.built[name];
-  if (!slot) {
-    auto pb = std::make_unique<prebuilt<T>>();
-    bool granted = false;
-    {
-      heap_scope scope;
-      pb->t = ::new (static_cast<void*>(pb->storage)) T(ps.j.domains);
-      granted = run_steps(*pb->t, ps.j.build);
-      pb->t->finish();
-      pb->heap = heap_meter::available() ? scope.bytes() : -1;
-    }
-    pb->refused = !granted && T::refuses && could_exceed(ps.j, T::max_runs, false);
-    pb->ok = granted && pb->t->count() == ps.j.pages && holds(*pb->t, ps.j.runs);
-    if (!pb->ok)
-      pb->wrong = "the built set differs from the pattern";
-    else
-      pb->wrong = wrong_answer(*pb->t, ps.j);
-    pb->ok = pb->ok && pb->wrong.empty();
-    pb->model = pb->t->model_bytes();
-    slot = std::move(pb);
-  }
-  auto& pb = static_cast<prebuilt<T>&>(*slot);
-  if (pb.refused) {
-    state.SkipWithError("does not fit (capacity_exceeded)");
+  if (!slot) slot = std::make_unique<prebuilt<T>>(ps.j);
+  const reference_build<T>& ref = static_cast<prebuilt<T>&>(*slot).ref;
+  if (ref.refused) {
+    state.SkipWithError(ref.verdict.c_str());
     return nullptr;
   }
-  if (!pb.ok) {
-    fail(state, std::string(study::name(ps.id)) + "/" + name + ": " + pb.wrong);
+  if (!ref.ok()) {
+    fail(state, std::string(study::name(ps.id)) + "/" + name + ": " + ref.verdict);
     return nullptr;
   }
+  T& t = *ref.set;
   state.counters["pages"] = static_cast<double>(ps.j.pages);
-  if (pb.heap >= 0) {
-    state.counters["heap_B"] = static_cast<double>(pb.heap);
-    state.counters["heap_B_per_page"] = static_cast<double>(pb.heap) / static_cast<double>(ps.j.pages);
+  if (ref.heap >= 0) {
+    state.counters["heap_B"] = static_cast<double>(ref.heap);
+    state.counters["heap_B_per_page"] = static_cast<double>(ref.heap) / static_cast<double>(ps.j.pages);
   }
-  if (pb.model >= 0) state.counters["model_B"] = static_cast<double>(pb.model);
-  return pb.t;
+  if (const std::int64_t model = t.model_bytes(); model >= 0) state.counters["model_B"] = static_cast<double>(model);
+  return &t;
 }
 
 enum class op { build, build_sorted, contains, contains_chain, contains_all, revoke };
@@ -174,68 +147,36 @@ void run(benchmark::State& state, pattern_id id, const std::string& name, op o) 
   const job& j = ps.j;
   const std::string where = std::string(study::name(id)) + "/" + op_name(o) + "/" + name;
 
+  std::string problem;
   if (o == op::build || o == op::build_sorted) {
     const std::vector<step>& steps = o == op::build ? j.build : j.build_sorted;
-    const std::size_t batch =
-        T::huge || j.domains > 1 ? 1 : std::clamp<std::size_t>((std::size_t{1} << 14) / std::max<std::size_t>(1, steps.size()), 1, 1024);
     bool checked = false;
     for (auto _ : state) {
-      std::vector<std::unique_ptr<T>> sets;
-      for (std::size_t i = 0; i < batch; ++i) sets.push_back(std::make_unique<T>(j.domains));
-      bool ok = true;
-      const double t0 = thread_seconds();
-      for (auto& s : sets) {
-        ok = run_steps(*s, steps) && ok;
-        s->finish();
-      }
-      state.SetIterationTime(thread_seconds() - t0);
-      for (auto& s : sets) ok = ok && s->count() == j.pages;
-      if (!ok || (!checked && !holds(*sets.front(), j.runs))) {
-        fail(state, where + ": wrong set after the build");
+      const double seconds = build_pass<T>(j, steps, checked, problem);
+      if (!problem.empty()) {
+        fail(state, where + ": " + problem);
         return;
       }
-      checked = true;
+      state.SetIterationTime(seconds);
     }
-    state.counters["per_build"] = per(static_cast<double>(batch));
-    state.counters["per_step"] = per(static_cast<double>(batch * steps.size()));
+    const auto batch = static_cast<double>(build_batch<T>(j, steps));
+    state.counters["per_build"] = per(batch);
+    state.counters["per_step"] = per(batch * static_cast<double>(steps.size()));
     return;
   }
 
   if (o == op::revoke) {
     bool checked = false;
+    bool extra = false;
     for (auto _ : state) {
-      std::unique_ptr<T> copy;
-      T* s = pre;
-      if constexpr (!T::huge) {
-        copy = std::make_unique<T>(j.domains);
-        if (!copy->assign(*pre) && !run_steps(*copy, j.build_sorted)) {
-          fail(state, where + ": could not copy the built set");
-          return;
-        }
-        s = copy.get();
-      }
-      const double t0 = thread_seconds();
-      const bool ok = revoke_all(*s, j);
-      state.SetIterationTime(thread_seconds() - t0);
-      if (!ok && !(T::refuses && could_exceed(j, T::max_runs, true))) {
-        fail(state, where + ": a revoke failed");
+      const double seconds = revoke_pass(*pre, j, checked, extra, problem);
+      if (!problem.empty()) {
+        fail(state, where + ": " + problem);
         return;
       }
-      if (!ok ? !holds_subset(*s, j)
-              : !checked && (s->count() != j.pages - j.revoke_pages || !holds(*s, j.runs_after))) {
-        fail(state, where + ": wrong set after the revokes");
-        return;
-      }
-      if (!ok) state.SetLabel("revoked_extra");
-      checked = true;
-      if constexpr (T::huge) {
-        for (const span_query& q : j.revokes) static_cast<void>(s->grant(q.d, q.r));
-        if (s->count() != j.pages) {
-          fail(state, where + ": re-grant after the revokes failed");
-          return;
-        }
-      }
+      state.SetIterationTime(seconds);
     }
+    if (extra) state.SetLabel("revoked_extra");
     state.counters["per_revoke"] = per(static_cast<double>(j.revokes.size()));
     return;
   }
@@ -247,16 +188,16 @@ void run(benchmark::State& state, pattern_id id, const std::string& name, op o) 
     case op::contains_chain: expected = j.chain_true; queries = j.points.size(); break;
     default: expected = j.spans_true; queries = j.spans.size(); break;
   }
+  const auto kernel = [&](const T& t) {
+    return o == op::contains ? count_points(t, j) : o == op::contains_chain ? count_chain(t, j) : count_spans(t, j);
+  };
   for (auto _ : state) {
-    const double t0 = thread_seconds();
-    const std::uint64_t hits =
-        o == op::contains ? count_points(*pre, j) : o == op::contains_chain ? count_chain(*pre, j) : count_spans(*pre, j);
-    state.SetIterationTime(thread_seconds() - t0);
-    benchmark::DoNotOptimize(hits);
-    if (hits != expected) {
-      fail(state, where + ": " + std::to_string(hits) + " true answers, expected " + std::to_string(expected));
+    const double per_query = query_pass(*pre, queries, expected, kernel, op_name(o), problem);
+    if (!problem.empty()) {
+      fail(state, where + ": " + problem);
       return;
     }
+    state.SetIterationTime(per_query * static_cast<double>(queries));
   }
   state.counters["per_query"] = per(static_cast<double>(queries));
 }

@@ -346,6 +346,19 @@ std::string fmt_ratio(double x) {
   return buf;
 }
 
+/// The measured values of a structure that ran, in table order (after its name):
+/// heap, B/page, memory_bytes, object, build, sorted, contains, chain,
+/// contains_all, revoke. The console and the Markdown tables both show these.
+std::vector<std::string> value_cells(const result& r, const pattern_report& p) {
+  char pp[32] = "-";
+  if (!std::isnan(per_page(r, p))) std::snprintf(pp, sizeof pp, "%.3g", per_page(r, p));
+  return {human_bytes(r.heap),       pp,
+          human_bytes(r.model),      human_bytes(r.object),
+          human_time(r.build),       human_time(r.build_sorted),
+          human_time(r.contains),    human_time(r.chain),
+          human_time(r.contains_all), human_time(r.revoke)};
+}
+
 void print_pattern(const pattern_report& p) {
   std::printf("\n%s  %s\n", study::name(p.id), study::description(p.id));
   std::printf("    %llu pages in %llu runs%s; build: %llu steps (%llu grants); revoke: %llu blocks, %llu pages;"
@@ -362,13 +375,11 @@ void print_pattern(const pattern_report& p) {
       std::printf("  %-9s %s\n", r.structure.c_str(), r.status.c_str());
       continue;
     }
-    char pp[32] = "-";
-    if (!std::isnan(per_page(r, p))) std::snprintf(pp, sizeof pp, "%.3g", per_page(r, p));
-    std::printf("  %-9s %11s %8s %12s %7s %10s %10s %9s %9s %12s %10s%s\n", r.structure.c_str(),
-                human_bytes(r.heap).c_str(), pp, human_bytes(r.model).c_str(), human_bytes(r.object).c_str(),
-                human_time(r.build).c_str(),
-                human_time(r.build_sorted).c_str(), human_time(r.contains).c_str(), human_time(r.chain).c_str(),
-                human_time(r.contains_all).c_str(), human_time(r.revoke).c_str(), r.wrong ? "  WRONG" : "");
+    static constexpr int widths[] = {11, 8, 12, 7, 10, 10, 9, 9, 12, 10};
+    const std::vector<std::string> cells = value_cells(r, p);
+    std::printf("  %-9s", r.structure.c_str());
+    for (std::size_t i = 0; i < cells.size(); ++i) std::printf(" %*s", widths[i], cells[i].c_str());
+    std::printf("%s\n", r.wrong ? "  WRONG" : "");
     if (r.wrong) std::printf("  %-9s %s\n", "", r.status.c_str());
     if (!r.revoke_note.empty()) std::printf("  %-9s (revoke: %s)\n", "", r.revoke_note.c_str());
   }
@@ -561,16 +572,15 @@ bool write_markdown(const std::filesystem::path& file, const machine_info& m,
         out << "| " << r.structure << " | " << r.status << " ||||||||||||||| \n";
         continue;
       }
-      char pp[32] = "-";
-      if (!std::isnan(per_page(r, p))) std::snprintf(pp, sizeof pp, "%.3g", per_page(r, p));
-      const bool ours = r.kind != "comparator";
-      const auto rt = [&](std::size_t k) { return ours ? fmt_ratio(ratio(p, r, k)) : std::string(); };
-      out << "| " << (r.structure == "hybrid" ? "**hybrid**" : r.structure) << " | " << human_bytes(r.heap) << " | "
-          << pp << " | " << human_bytes(r.model) << " | " << human_bytes(r.object) << " | " << human_time(r.build) << " | "
-          << human_time(r.build_sorted) << " | " << human_time(r.contains) << " | " << human_time(r.chain) << " | "
-          << human_time(r.contains_all) << " | " << human_time(r.revoke)
-          << (r.revoke_note.empty() ? "" : " (revoked_extra)") << " | " << rt(0) << " | " << rt(1) << " | "
-          << rt(3) << " | " << rt(5) << " | " << rt(6) << " |\n";
+      std::vector<std::string> cells = value_cells(r, p);
+      if (!r.revoke_note.empty()) cells.back() += " (revoked_extra)";
+      if (r.kind != "comparator")
+        for (std::size_t k : {0, 1, 3, 5, 6}) cells.push_back(fmt_ratio(ratio(p, r, k)));
+      else
+        cells.resize(cells.size() + 5);
+      out << "| " << (r.structure == "hybrid" ? "**hybrid**" : r.structure) << " |";
+      for (const std::string& c : cells) out << ' ' << c << " |";
+      out << "\n";
     }
     out << "\nBest comparator: ";
     for (std::size_t k = 0; k < metric_count; ++k) {

@@ -17,6 +17,8 @@
 #include <pmemperm/permission_map.hpp>
 #include <pmemperm/study/patterns.hpp>
 
+#include "support/generic_ops.hpp"
+
 namespace {
 
 using namespace pmemperm;
@@ -61,15 +63,6 @@ st::pattern_params params(unsigned scale, std::uint64_t seed = 0, st::grant_orde
   return p;
 }
 
-template <class Set>
-std::vector<page_range> runs_of(const Set& s) {
-  std::vector<page_range> out;
-  (void)s.for_each_range([&](page_range r) {
-    out.push_back(r);
-    return true;
-  });
-  return out;
-}
 
 }  // namespace
 
@@ -234,7 +227,7 @@ TEST_CASE("W7: a deterministic stream with the documented mix and an exact end s
   CHECK(h.count() == c.pages);
   CHECK(h.range_count() == c.runs);
   CHECK(oracle.count() == c.pages);
-  CHECK(same(runs_of(h), runs_of(oracle)));
+  CHECK(same(pmemperm::test::collect_ranges(h), pmemperm::test::collect_ranges(oracle)));
 }
 
 TEST_CASE("W8: 1024 disjoint fragmented shares covering the span exactly", "[patterns]") {

@@ -42,6 +42,7 @@
 #include <pmemperm/permission_map.hpp>
 #include <pmemperm/testing.hpp>
 
+#include "support/generic_ops.hpp"
 #include "support/printing.hpp"
 
 using namespace pmemperm;
@@ -67,13 +68,7 @@ inline constexpr std::size_t empty_set_bytes = bounded<Set> ? sizeof(capped_page
 
 template <class S>
 run_list runs_of(const S& s) {
-  run_list out;
-  const bool done = s.for_each_range([&out](page_range r) {
-    out.push_back(r);
-    return true;
-  });
-  static_cast<void>(done);
-  return out;
+  return test::collect_ranges(s);
 }
 
 // ---- a map's observable state ---------------------------------------------------

@@ -19,6 +19,8 @@
 #include <pmemperm/backends/icl.hpp>
 #include <pmemperm/backends/rangeset.hpp>
 
+#include "support/generic_ops.hpp"
+
 #include "../bench/support/job.hpp"
 #include "../bench/support/kernels.hpp"
 #include "../bench/support/measure.hpp"
@@ -116,12 +118,7 @@ TEST_CASE("study jobs: reference answers agree with the icl_set oracle on every 
     std::uint64_t pages = 0;
     std::uint64_t runs = 0;
     for (std::size_t d = 0; d < j.domains; ++d) {
-      std::vector<page_range> got;
-      static_cast<void>(oracle[d].for_each_range([&](page_range r) noexcept {
-        got.push_back(r);
-        return true;
-      }));
-      REQUIRE(got == j.runs[d]);
+      REQUIRE(test::collect_ranges(oracle[d]) == j.runs[d]);
       pages += oracle[d].count();
       runs += oracle[d].range_count();
     }
@@ -137,12 +134,7 @@ TEST_CASE("study jobs: reference answers agree with the icl_set oracle on every 
       REQUIRE(sorted[s.d].grant(s.r) == errc::ok);
     }
     for (std::size_t d = 0; d < j.domains; ++d) {
-      std::vector<page_range> got;
-      static_cast<void>(sorted[d].for_each_range([&](page_range r) noexcept {
-        got.push_back(r);
-        return true;
-      }));
-      CHECK(got == j.runs[d]);
+      CHECK(test::collect_ranges(sorted[d]) == j.runs[d]);
     }
 
     // Every query's expected answer, one by one, and the run-edge queries.
@@ -189,12 +181,7 @@ TEST_CASE("study jobs: reference answers agree with the icl_set oracle on every 
     CHECK(revoked * 10 >= j.pages);
     CHECK(revoked * 10 < j.pages + 64 * 10 * j.domains);
     for (std::size_t d = 0; d < j.domains; ++d) {
-      std::vector<page_range> got;
-      static_cast<void>(oracle[d].for_each_range([&](page_range r) noexcept {
-        got.push_back(r);
-        return true;
-      }));
-      REQUIRE(got == j.runs_after[d]);
+      REQUIRE(test::collect_ranges(oracle[d]) == j.runs_after[d]);
     }
   }
 }

@@ -9,8 +9,9 @@
 //                their order (sorted: the surviving runs, ascending). W8: every
 //                domain's grants (domain, range), all domains interleaved.
 //   runs         the maximal runs each domain holds after the build (the exact
-//                answer: from the generator's own normalisation, W7 from a replay
-//                on a std::map, independent of every structure)
+//                answer: from the generator's own normalisation, W7 from its
+//                interval-map replay, study::final_runs; independent of every
+//                structure)
 //   points       contains() queries: half on a granted page of the queried
 //                domain, half on any page (W8: any page of the 2^26-page span);
 //                the dependent chain walks the same points in an order that
@@ -32,11 +33,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <ctime>
-#include <map>
-#include <string>
 #include <vector>
 
 #include <pmemperm/study/patterns.hpp>
@@ -138,40 +135,6 @@ namespace detail {
   return out;
 }
 
-/// W7's surviving runs, replayed on a std::map (first -> last) independently of
-/// every structure measured.
-[[nodiscard]] inline std::vector<page_range> replay(const std::vector<study::churn_op>& ops) {
-  std::map<page_t, page_t> m;
-  for (const study::churn_op& op : ops) {
-    page_t lo = op.r.first;
-    page_t hi = op.r.last;
-    auto it = m.upper_bound(lo);
-    if (it != m.begin() && std::prev(it)->second + 1 >= lo) --it;
-    // Every run overlapping (or, for a grant, touching) [lo, hi] goes; a grant puts
-    // back their hull, a revoke the parts outside [lo, hi].
-    while (it != m.end() && it->first <= hi + (op.grant ? 1 : 0)) {
-      const page_range cur{it->first, it->second};
-      if (!op.grant && cur.last < lo) {
-        ++it;
-        continue;
-      }
-      it = m.erase(it);
-      if (op.grant) {
-        lo = std::min(lo, cur.first);
-        hi = std::max(hi, cur.last);
-      } else {
-        if (cur.first < lo) m.emplace(cur.first, lo - 1);
-        if (cur.last > hi) m.emplace(hi + 1, cur.last);
-      }
-    }
-    if (op.grant) m.emplace(lo, hi);
-  }
-  std::vector<page_range> out;
-  out.reserve(m.size());
-  for (const auto& [first, last] : m) out.push_back(page_range{first, last});
-  return out;
-}
-
 inline std::vector<step> grants_of(const std::vector<page_range>& rs, domain_id d = 0) {
   std::vector<step> out;
   out.reserve(rs.size());
@@ -204,13 +167,7 @@ struct query_params {
     j.build.reserve(c.ops.size());
     for (const study::churn_op& op : c.ops) j.build.push_back(step{0, op.grant, op.r});
     j.stream_grants = c.grants;
-    j.runs.push_back(detail::replay(c.ops));
-    std::uint64_t pages = 0;
-    for (const page_range& r : j.runs[0]) pages += r.size();
-    if (pages != c.pages || j.runs[0].size() != c.runs) {
-      std::fprintf(stderr, "W7: the replay disagrees with the generator's summary\n");
-      std::abort();
-    }
+    j.runs.push_back(study::final_runs(c));
     j.build_sorted = detail::grants_of(j.runs[0]);
     study::pattern as_grants;
     as_grants.id = id;

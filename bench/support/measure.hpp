@@ -99,54 +99,6 @@ class placed {
   T* obj_ = nullptr;
 };
 
-/// Builds of patterns with few grants take about as long as reading the CPU clock,
-/// so one timed pass builds a batch of fresh targets (2^14 steps in all at most).
-template <class T>
-double time_build(const job& j, const std::vector<step>& steps, double min_time, std::string& problem) {
-  const std::size_t batch =
-      T::huge || j.domains > 1 ? 1 : std::clamp<std::size_t>((std::size_t{1} << 14) / std::max<std::size_t>(1, steps.size()), 1, 1024);
-  bool checked = false;
-  return best_pass(min_time, [&]() -> double {
-    std::vector<std::unique_ptr<T>> sets;
-    sets.reserve(batch);
-    for (std::size_t i = 0; i < batch; ++i) sets.push_back(std::make_unique<T>(j.domains));
-    bool ok = true;
-    const double t0 = thread_seconds();
-    for (auto& s : sets) {
-      ok = run_steps(*s, steps) && ok;
-      s->finish();
-    }
-    const double t1 = thread_seconds();
-    for (auto& s : sets) ok = ok && s->count() == j.pages;
-    if (!ok) {
-      problem = "a build gave a wrong count";
-      return nan_value;
-    }
-    if (!checked && !holds(*sets.front(), j.runs)) {
-      problem = "a build gave a set that differs from the pattern";
-      return nan_value;
-    }
-    checked = true;
-    return (t1 - t0) / static_cast<double>(batch);
-  });
-}
-
-template <class T, class Kernel>
-double time_queries(const T& t, double min_time, std::size_t queries, std::uint64_t expected, Kernel&& kernel,
-                    const char* what, std::string& problem) {
-  if (queries == 0) return nan_value;
-  return best_pass(min_time, [&]() -> double {
-    const double t0 = thread_seconds();
-    const std::uint64_t hits = kernel(t);
-    const double t1 = thread_seconds();
-    if (hits != expected) {
-      problem = std::string(what) + ": " + std::to_string(hits) + " true answers, expected " + std::to_string(expected);
-      return nan_value;
-    }
-    return (t1 - t0) / static_cast<double>(queries);
-  });
-}
-
 /// Could some domain need more than max_runs runs at some moment of the build
 /// (or, with revoking, of the build's result and then the revokes)? Runs grow by
 /// at most one per grant and per revoke, so a domain whose steps stay within
@@ -164,6 +116,143 @@ inline bool could_exceed(const job& j, std::uint64_t max_runs, bool revoking) {
   return false;
 }
 
+/// The reference build of T: the job built once in its own order under the heap
+/// meter, then judged. `verdict` is empty when the set is exactly the pattern and
+/// answers every query right; "does not fit ..." when a structure that may refuse
+/// did so believably; otherwise what is wrong.
+template <class T>
+struct reference_build {
+  placed<T> set;
+  std::int64_t heap = -1;    ///< heap bytes after the build (-1: no meter)
+  std::int64_t blocks = -1;  ///< live heap blocks after the build
+  std::string verdict;
+  bool refused = false;
+
+  explicit reference_build(const job& j) {
+    bool granted = false;
+    {
+      heap_scope scope;
+      T& t = set.make(j.domains);
+      granted = run_steps(t, j.build);
+      t.finish();
+      heap = heap_meter::available() ? scope.bytes() : -1;
+      blocks = heap_meter::available() ? scope.blocks() : -1;
+    }
+    const T& t = *set;
+    if (!granted) {
+      // A refusal is believable only where some domain could have gone past the
+      // structure's capacity: more build steps than it can hold runs.
+      refused = T::refuses && could_exceed(j, T::max_runs, false);
+      verdict = refused ? "does not fit (more than " + std::to_string(T::max_runs) + " runs)" : "a grant failed";
+    } else if (t.count() != j.pages || !holds(t, j.runs)) {
+      verdict = "the built set differs from the pattern";
+    } else {
+      verdict = wrong_answer(t, j);
+    }
+  }
+  [[nodiscard]] bool ok() const noexcept { return verdict.empty(); }
+};
+
+/// Builds of patterns with few grants take about as long as reading the CPU clock,
+/// so one timed pass builds a batch of fresh targets (2^14 steps in all at most).
+template <class T>
+std::size_t build_batch(const job& j, const std::vector<step>& steps) {
+  if (T::huge || j.domains > 1) return 1;
+  return std::clamp<std::size_t>((std::size_t{1} << 14) / std::max<std::size_t>(1, steps.size()), 1, 1024);
+}
+
+/// One timed pass of building `steps` into build_batch() fresh targets: the thread
+/// CPU seconds of the whole batch, or NaN with `problem` set. Counts are checked
+/// on every pass, the exact contents on the first (`checked` remembers it).
+template <class T>
+double build_pass(const job& j, const std::vector<step>& steps, bool& checked, std::string& problem) {
+  const std::size_t batch = build_batch<T>(j, steps);
+  std::vector<std::unique_ptr<T>> sets;
+  sets.reserve(batch);
+  for (std::size_t i = 0; i < batch; ++i) sets.push_back(std::make_unique<T>(j.domains));
+  bool ok = true;
+  const double t0 = thread_seconds();
+  for (auto& s : sets) {
+    ok = run_steps(*s, steps) && ok;
+    s->finish();
+  }
+  const double t1 = thread_seconds();
+  for (auto& s : sets) ok = ok && s->count() == j.pages;
+  if (!ok) {
+    problem = "a build gave a wrong count";
+    return nan_value;
+  }
+  if (!checked && !holds(*sets.front(), j.runs)) {
+    problem = "a build gave a set that differs from the pattern";
+    return nan_value;
+  }
+  checked = true;
+  return t1 - t0;
+}
+
+/// One timed pass of the job's revokes on a fresh copy of `pre` (the map, which
+/// has no copy, is rebuilt in sorted order; the 128 MiB flat bitmap is revoked in
+/// place and restored by re-granting the blocks): the thread CPU seconds of the
+/// revokes, or NaN with `problem` set. The exact result is checked on the first
+/// pass (`checked`); `extra` is set when a structure that may refuse had to drop
+/// more than asked (believed only where the result could exceed its capacity, and
+/// only if no revoked page is left and nothing else appeared).
+template <class T>
+double revoke_pass(T& pre, const job& j, bool& checked, bool& extra, std::string& problem) {
+  std::unique_ptr<T> copy;
+  T* s = &pre;
+  if constexpr (!T::huge) {
+    copy = std::make_unique<T>(j.domains);
+    if (!copy->assign(pre) && !run_steps(*copy, j.build_sorted)) {
+      problem = "could not copy the built set";
+      return nan_value;
+    }
+    s = copy.get();
+  }
+  const double t0 = thread_seconds();
+  const bool ok = revoke_all(*s, j);
+  const double t1 = thread_seconds();
+  if (!ok) {
+    if (!T::refuses || !could_exceed(j, T::max_runs, true)) {
+      problem = T::refuses ? "a revoke failed where the result fits" : "a revoke failed";
+      return nan_value;
+    }
+    extra = true;
+    if (!holds_subset(*s, j)) {
+      problem = "revoked_extra left a revoked page, or kept one not granted";
+      return nan_value;
+    }
+  } else if (!checked && (s->count() != j.pages - j.revoke_pages || !holds(*s, j.runs_after))) {
+    problem = "the set after the revokes differs from the expected one";
+    return nan_value;
+  }
+  checked = true;
+  if constexpr (T::huge) {
+    bool regranted = true;
+    for (const span_query& q : j.revokes) regranted = s->grant(q.d, q.r) && regranted;
+    if (!regranted || s->count() != j.pages) {
+      problem = "re-grant after the revokes failed";
+      return nan_value;
+    }
+  }
+  return t1 - t0;
+}
+
+/// A query kernel's pass: thread CPU seconds per query, or NaN with `problem` set
+/// when the number of true answers is not the expected one.
+template <class T, class Kernel>
+double query_pass(const T& t, std::size_t queries, std::uint64_t expected, Kernel&& kernel, const char* what,
+                  std::string& problem) {
+  const double t0 = thread_seconds();
+  const std::uint64_t hits = kernel(t);
+  const double t1 = thread_seconds();
+  if (hits != expected) {
+    problem = std::string(what) + ": " + std::to_string(hits) + " true answers, expected " + std::to_string(expected);
+    return nan_value;
+  }
+  return (t1 - t0) / static_cast<double>(queries);
+}
+
 /// Measures target T on job j (see the file comment); every answer checked.
 template <class T>
 result measure(const job& j, double min_time) {
@@ -175,99 +264,51 @@ result measure(const job& j, double min_time) {
     return r;
   };
 
-  // The reference build: memory, then the exact contents.
-  placed<T> pre;
-  bool granted = false;
-  {
-    heap_scope scope;
-    T& t = pre.make(j.domains);
-    granted = run_steps(t, j.build);
-    t.finish();
-    r.heap = heap_meter::available() ? scope.bytes() : -1;
-    r.blocks = heap_meter::available() ? scope.blocks() : -1;
+  reference_build<T> ref(j);
+  if (ref.refused) {
+    r.status = ref.verdict;
+    return r;
   }
-  const T& t = *pre;
-  if (!granted) {
-    // A refusal is believable only where some domain could have gone past the
-    // structure's capacity: more build steps than it can hold runs.
-    if (T::refuses && could_exceed(j, T::max_runs, false)) {
-      r.status = "does not fit (more than " + std::to_string(T::max_runs) + " runs)";
-      r.heap = r.blocks = -1;
-      return r;
-    }
-    return wrong("a grant failed");
-  }
-  if (t.count() != j.pages || !holds(t, j.runs)) return wrong("the built set differs from the pattern");
-  if (const std::string why = wrong_answer(t, j); !why.empty()) return wrong(why);
+  if (!ref.ok()) return wrong(ref.verdict);
+  T& t = *ref.set;
+  r.heap = ref.heap;
+  r.blocks = ref.blocks;
   r.model = t.model_bytes();
   r.object = static_cast<std::int64_t>(sizeof(T));
   r.ran = true;
 
-  r.build = time_build<T>(j, j.build, min_time, problem);
+  bool checked = false;
+  const double batch = static_cast<double>(build_batch<T>(j, j.build));
+  r.build = best_pass(min_time, [&] { return build_pass<T>(j, j.build, checked, problem); }) / batch;
   if (!problem.empty()) return wrong(problem);
-  r.build_sorted = time_build<T>(j, j.build_sorted, min_time, problem);
+  checked = false;
+  const double sorted_batch = static_cast<double>(build_batch<T>(j, j.build_sorted));
+  r.build_sorted = best_pass(min_time, [&] { return build_pass<T>(j, j.build_sorted, checked, problem); }) / sorted_batch;
   if (!problem.empty()) return wrong("sorted " + problem);
 
-  r.contains = time_queries(t, min_time, j.points.size(), j.points_true, [&](const T& s) { return count_points(s, j); },
-                            "contains", problem);
-  if (!problem.empty()) return wrong(problem);
-  r.chain = time_queries(t, min_time, j.points.size(), j.chain_true, [&](const T& s) { return count_chain(s, j); },
-                         "contains (chain)", problem);
-  if (!problem.empty()) return wrong(problem);
-  r.contains_all = time_queries(t, min_time, j.spans.size(), j.spans_true, [&](const T& s) { return count_spans(s, j); },
-                                "contains_all", problem);
-  if (!problem.empty()) return wrong(problem);
+  if (!j.points.empty()) {
+    r.contains = best_pass(min_time, [&] {
+      return query_pass(t, j.points.size(), j.points_true, [&](const T& s) { return count_points(s, j); }, "contains",
+                        problem);
+    });
+    if (!problem.empty()) return wrong(problem);
+    r.chain = best_pass(min_time, [&] {
+      return query_pass(t, j.points.size(), j.chain_true, [&](const T& s) { return count_chain(s, j); },
+                        "contains (chain)", problem);
+    });
+    if (!problem.empty()) return wrong(problem);
+  }
+  if (!j.spans.empty()) {
+    r.contains_all = best_pass(min_time, [&] {
+      return query_pass(t, j.spans.size(), j.spans_true, [&](const T& s) { return count_spans(s, j); }, "contains_all",
+                        problem);
+    });
+    if (!problem.empty()) return wrong(problem);
+  }
 
-  // Revoke 10%, each pass on a fresh copy (the map, which has no copy, is rebuilt
-  // in sorted order; the 128 MiB flat bitmap is restored by re-granting the blocks).
-  bool checked = false;
+  checked = false;
   bool extra = false;
-  r.revoke = best_pass(min_time, [&]() -> double {
-    std::unique_ptr<T> copy;
-    T* s = &*pre;
-    if constexpr (!T::huge) {
-      copy = std::make_unique<T>(j.domains);
-      if (!copy->assign(t) && !run_steps(*copy, j.build_sorted)) {
-        problem = "could not copy the built set";
-        return nan_value;
-      }
-      s = copy.get();
-    }
-    const double t0 = thread_seconds();
-    const bool ok = revoke_all(*s, j);
-    const double t1 = thread_seconds();
-    if (!ok && !T::refuses) {
-      problem = "a revoke failed";
-      return nan_value;
-    }
-    if (!ok) {
-      extra = true;
-      if (!could_exceed(j, T::max_runs, true)) {
-        problem = "a revoke failed where the result fits";
-        return nan_value;
-      }
-      if (!holds_subset(*s, j)) {
-        problem = "revoked_extra left a revoked page, or kept one not granted";
-        return nan_value;
-      }
-    } else if (!checked && (s->count() != j.pages - j.revoke_pages || !holds(*s, j.runs_after))) {
-      problem = "the set after the revokes differs from the expected one";
-      return nan_value;
-    }
-    checked = true;
-    if constexpr (T::huge) {
-      for (const span_query& q : j.revokes)
-        if (!s->grant(q.d, q.r)) {
-          problem = "re-grant after the revokes failed";
-          return nan_value;
-        }
-      if (s->count() != j.pages) {
-        problem = "re-grant after the revokes gave a wrong count";
-        return nan_value;
-      }
-    }
-    return t1 - t0;
-  });
+  r.revoke = best_pass(min_time, [&] { return revoke_pass(t, j, checked, extra, problem); });
   if (!problem.empty()) return wrong(problem);
   if (extra) r.revoke_note = "revoked_extra: the exact result did not fit, pages were dropped";
   r.status = "ok";

@@ -328,18 +328,12 @@ class chunked_bitmap {
 
   [[nodiscard]] bool contains_any(page_range r) const noexcept {
     if (!r.valid()) return false;
-    for (cursor c = first_ending_at_or_after(r.first); c; c = tree_.next(c)) {
-      const entry& e = tree_[c];
-      const page_t k = key(e);
-      if (k > r.last) return false;
-      if (!is_bitmap(e)) return true;
-      const page_t e_end = k + low_bits;
-      if (k >= r.first && e_end <= r.last) return true;  // a bitmap entry is never empty
-      const page_t lo = k > r.first ? k : r.first;
-      const page_t hi = e_end < r.last ? e_end : r.last;
-      if (any_set(e.u.bits, lo - k, hi - k)) return true;
-    }
-    return false;
+    // Stops at the first granted page found: a range entry, a bitmap entry wholly
+    // inside r (never empty), or a set bit of a bitmap r cuts.
+    return !for_each_overlap(r, [&](const entry& e, page_t k, page_t e_end, page_t lo, page_t hi) noexcept {
+      if (!is_bitmap(e) || (k >= r.first && e_end <= r.last)) return false;
+      return !any_set(e.u.bits, lo - k, hi - k);
+    });
   }
 
   template <class F>
@@ -352,24 +346,16 @@ class chunked_bitmap {
     if (!window.valid() || pages_ == 0) return true;
     auto emit = [&f](page_range x) noexcept { return static_cast<bool>(f(x)); };
     detail::run_builder runs;
-    for (cursor c = first_ending_at_or_after(window.first); c; c = tree_.next(c)) {
-      const entry& e = tree_[c];
-      const page_t k = key(e);
-      if (k > window.last) break;
-      const page_t e_end = end(e);
-      const page_t lo = k > window.first ? k : window.first;
-      const page_t hi = e_end < window.last ? e_end : window.last;
-      if (!is_bitmap(e)) {
-        if (!runs.feed_run(page_range{lo, hi}, emit)) return false;
-        continue;
-      }
+    const bool whole = for_each_overlap(window, [&](const entry& e, page_t k, page_t, page_t lo, page_t hi) noexcept {
+      if (!is_bitmap(e)) return runs.feed_run(page_range{lo, hi}, emit);
       const std::uint64_t a = lo - k, b = hi - k;
       for (std::uint64_t w = detail::word_of(a); w <= detail::word_of(b); ++w) {
         const word_t bits = e.u.bits[w] & detail::word_mask(w, a, b);
         if (bits != 0 && !runs.feed(k + detail::first_bit_of_word(w), bits, emit)) return false;
       }
-    }
-    return runs.finish(emit);
+      return true;
+    });
+    return whole && runs.finish(emit);
   }
 
   // ---- representation, for tests and studies ------------------------------------------
@@ -585,24 +571,33 @@ class chunked_bitmap {
     if (!c) return tree_.first();
     return end(tree_[c]) >= p ? c : tree_.next(c);
   }
+  /// Calls f(entry, key, end, lo, hi) -> bool for each entry overlapping w,
+  /// ascending, with [lo, hi] its part inside w; false from f stops the walk.
+  /// Returns false if stopped.
+  template <class F>
+  bool for_each_overlap(page_range w, F&& f) const noexcept {
+    for (cursor c = first_ending_at_or_after(w.first); c; c = tree_.next(c)) {
+      const entry& e = tree_[c];
+      const page_t k = key(e);
+      if (k > w.last) break;
+      const page_t e_end = end(e);
+      if (!f(e, k, e_end, k > w.first ? k : w.first, e_end < w.last ? e_end : w.last)) return false;
+    }
+    return true;
+  }
   /// Pages of r that are granted. O(log n + entries overlapping r + words of the
   /// at most two bitmaps r cuts).
   [[nodiscard]] std::uint64_t granted_in(page_range r) const noexcept {
     std::uint64_t n = 0;
-    for (cursor c = first_ending_at_or_after(r.first); c; c = tree_.next(c)) {
-      const entry& e = tree_[c];
-      const page_t k = key(e);
-      if (k > r.last) break;
-      const page_t e_end = end(e);
-      const page_t lo = k > r.first ? k : r.first;
-      const page_t hi = e_end < r.last ? e_end : r.last;
+    static_cast<void>(for_each_overlap(r, [&](const entry& e, page_t k, page_t e_end, page_t lo, page_t hi) noexcept {
       if (!is_bitmap(e))
         n += hi - lo + 1;
       else if (lo == k && hi == e_end)
         n += popcount(e);
       else
         n += count_set(e.u.bits, lo - k, hi - k);
-    }
+      return true;
+    }));
     return n;
   }
   /// Run starts in [lo, hi]: granted pages whose predecessor is not granted. The
@@ -611,14 +606,9 @@ class chunked_bitmap {
     std::uint64_t n = 0;
     bool have_prev = false, prev_last_set = false;
     page_t prev_end = 0;
-    for (cursor c = first_ending_at_or_after(lo); c; c = tree_.next(c)) {
-      const entry& e = tree_[c];
-      const page_t k = key(e);
-      if (k > hi) break;
+    static_cast<void>(for_each_overlap(page_range{lo, hi}, [&](const entry& e, page_t k, page_t e_end, page_t a,
+                                                                page_t b) noexcept {
       const bool below = have_prev ? prev_end + 1 == k && prev_last_set : k > 0 && contains(k - 1);
-      const page_t e_end = end(e);
-      const page_t a = k > lo ? k : lo;
-      const page_t b = e_end < hi ? e_end : hi;
       if (!is_bitmap(e)) {
         if (a == k && !below) ++n;
       } else {
@@ -628,7 +618,8 @@ class chunked_bitmap {
       have_prev = true;
       prev_end = e_end;
       prev_last_set = last_page_set(e);
-    }
+      return true;
+    }));
     return n;
   }
 

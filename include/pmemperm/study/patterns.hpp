@@ -471,6 +471,12 @@ class interval_replay {
     return n;
   }
   [[nodiscard]] std::uint64_t runs() const noexcept { return runs_.size(); }
+  [[nodiscard]] std::vector<page_range> run_list() const {
+    std::vector<page_range> out;
+    out.reserve(runs_.size());
+    for (const auto& [first, last] : runs_) out.push_back(page_range{first, last});
+    return out;
+  }
 
  private:
   std::map<page_t, page_t> runs_;
@@ -531,6 +537,19 @@ class interval_replay {
   out.pages = replay.pages();
   out.runs = replay.runs();
   return out;
+}
+
+/// The maximal runs a W7 stream leaves, ascending: the stream replayed on the same
+/// plain interval map that gives make_churn its exact summary.
+[[nodiscard]] inline std::vector<page_range> final_runs(const churn_pattern& c) {
+  detail::interval_replay replay;
+  for (const churn_op& op : c.ops) {
+    if (op.grant)
+      replay.add(op.r);
+    else
+      replay.remove(op.r);
+  }
+  return replay.run_list();
 }
 
 // ---- W8: many domains --------------------------------------------------------------
