@@ -341,9 +341,11 @@ TEST_CASE("capped_page: a revoke that would split a full page drops the smaller 
   SECTION("a big run keeps its bulk; the small piece goes") {
     capped_page t;
     runs e;
+    // Three-page fillers: larger than the cut's small piece, so that piece is
+    // the cheapest loss (a smaller run elsewhere would go instead).
     for (page_t i = 0; i < cap - 1; ++i) {
-      REQUIRE(t.grant(page_range::single(2 * i)) == errc::ok);
-      e.push_back(page_range::single(2 * i));
+      REQUIRE(t.grant(page_range{4 * i, 4 * i + 2}) == errc::ok);
+      e.push_back(page_range{4 * i, 4 * i + 2});
     }
     REQUIRE(t.grant(page_range{1 << 20, (1 << 30) - 1}) == errc::ok);
     seen.clear();
@@ -402,12 +404,15 @@ TEST_CASE("capped_page at the top of the page space", "[capped_page]") {
   SECTION("a full page whose last run ends at max_page") {
     capped_page t;
     runs e;
+    // Three-page fillers: larger than the cut's small piece, so that piece is
+    // the cheapest loss (a smaller run elsewhere would go instead).
     for (page_t i = 0; i < cap - 1; ++i) {
-      REQUIRE(t.grant(page_range::single(2 * i)) == errc::ok);
-      e.push_back(page_range::single(2 * i));
+      REQUIRE(t.grant(page_range{4 * i, 4 * i + 2}) == errc::ok);
+      e.push_back(page_range{4 * i, 4 * i + 2});
     }
     REQUIRE(t.grant(page_range{max_page - 100, max_page}) == errc::ok);
     REQUIRE(t.grant(page_range{max_page - 200, max_page - 200}) == errc::capacity_exceeded);
+    REQUIRE(t.check_invariants());
     seen.clear();
     REQUIRE(t.revoke(page_range{max_page - 2, max_page - 2}, record) == errc::revoked_extra);
     require_runs(seen, {page_range{max_page - 2, max_page}}, "removed");
@@ -515,11 +520,21 @@ TEST_CASE("capped_page agrees with a page bitmap under capacity pressure", "[cap
         REQUIRE(model.runs_of().size() == cap + 1);
         REQUIRE(old.has(r.first - 1));
         REQUIRE(old.has(r.last + 1));
+        // Or a whole other run, the first of the smallest, if it is smaller still.
         page_t lo = r.first;
         while (old.has(lo - 1)) --lo;
         page_t hi = r.last;
         while (old.has(hi + 1)) ++hi;
-        if (r.first - lo < hi - r.last)
+        std::uint64_t best = std::min(r.first - lo, hi - r.last);
+        page_range victim = page_range::invalid();
+        for (const page_range& x : old.runs_of())
+          if (x.first != lo && x.size() < best) {
+            best = x.size();
+            victim = x;
+          }
+        if (victim.valid())
+          model.set(victim, 0);
+        else if (r.first - lo < hi - r.last)
           model.set(page_range{lo, r.first - 1}, 0);
         else
           model.set(page_range{r.last + 1, hi}, 0);

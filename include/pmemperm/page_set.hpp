@@ -48,6 +48,15 @@ struct range_predicate_archetype {
 ///    `f(page_range) -> bool` on each maximal run in ascending order (clipped to the
 ///    window); stop when f returns false; return false iff stopped early.
 ///  - `s.assign(cs)` -> errc: become a copy of cs (strong guarantee).
+///  - memory pressure: `s.reserve(n)` -> errc: keep what the next n revokes (one
+///    range each) need, so they are exact even if every allocation is refused (0:
+///    the default, 1; every set refills to its count after a successful grant);
+///    `s.revoke_exact(r)` and `s.revoke_exact(r, on_removed)` -> errc: remove exactly
+///    r, or fail (out_of_memory, or capacity_exceeded for a fixed-size set) with
+///    nothing changed; `s.shrink_to_fit()` -> errc: afterwards memory_bytes() depends
+///    on the granted pages and the reserve count alone. revoke() itself may remove
+///    pages outside r only when the reserve is spent and an allocation it attempted
+///    was refused; it then reports them and returns revoked_extra.
 ///  - move construction and move assignment; copy construction is not offered,
 ///    because copying allocates and must be able to fail.
 /// Visitors run while the operation is in progress: they must not access the set
@@ -56,7 +65,7 @@ template <class S>
 concept page_set =
     std::is_nothrow_move_constructible_v<S> && std::is_nothrow_move_assignable_v<S> &&
     !std::is_copy_constructible_v<S> &&
-    requires(S& s, const S& cs, page_range r, page_t p, detail::range_visitor_archetype v,
+    requires(S& s, const S& cs, page_range r, page_t p, std::size_t n, detail::range_visitor_archetype v,
              detail::range_predicate_archetype f) {
       { s.grant(r) } noexcept -> std::same_as<errc>;
       { s.grant(r, v) } noexcept -> std::same_as<errc>;
@@ -73,6 +82,10 @@ concept page_set =
       { cs.for_each_range(f) } noexcept -> std::same_as<bool>;
       { cs.for_each_range(r, f) } noexcept -> std::same_as<bool>;
       { s.assign(cs) } noexcept -> std::same_as<errc>;
+      { s.revoke_exact(r) } noexcept -> std::same_as<errc>;
+      { s.revoke_exact(r, v) } noexcept -> std::same_as<errc>;
+      { s.reserve(n) } noexcept -> std::same_as<errc>;
+      { s.shrink_to_fit() } noexcept -> std::same_as<errc>;
     };
 
 }  // namespace pmemperm

@@ -16,10 +16,20 @@
 //    budget allows returns budget_exceeded. permit_all builds its result as a copy
 //    metered on its own, so the budget bounds that copy; the old set is kept beside
 //    it until the copy replaces it.
+//  - a successful permit leaves the domain's revoke reserve full (the set's own
+//    rule), within the budget: a permit whose refill the budget cannot hold returns
+//    budget_exceeded and changes nothing. permit_all of pages the domain already
+//    holds succeeds and takes no memory.
 //  - deny never fails for memory or budget: the budget is not enforced while
 //    denying (a set may need its revoke reserve back), and the sets' revoke rule
-//    holds: afterwards no page of the range is accessible to the domain. A backend
-//    that must revoke more (capped_page) makes deny return revoked_extra.
+//    holds: afterwards no page of the range is accessible to the domain. Only when
+//    the domain's reserve was spent and the allocator refused what a split needed
+//    does deny take more pages (the fewest it can), report them and return
+//    revoked_extra. deny_exact never takes more: it fails with nothing changed.
+//  - transfer is exact or nothing: it never takes a page outside r from either
+//    domain and never returns revoked_extra. If the source's reserve was spent it
+//    is refilled first (that refill is kept even if the transfer then fails; the
+//    pages of both domains are unchanged).
 //  - Invalid ranges return invalid_range; unknown domains no_such_domain where an
 //    answer needs one (permitted() on an unknown domain is simply false).
 //
@@ -161,6 +171,28 @@ class permission_map {
     return rec->set->revoke(r, on_removed);
   }
 
+  /// Removes exactly r from the domain, or fails (out_of_memory, capacity_exceeded)
+  /// with nothing changed; never revoked_extra.
+  [[nodiscard]] errc deny_exact(Domain d, page_range r) noexcept {
+    return deny_exact(d, r, [](page_range) noexcept {});
+  }
+  template <class F>
+  [[nodiscard]] errc deny_exact(Domain d, page_range r, F&& on_removed) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    record* rec = lookup(d);
+    if (rec == nullptr) return errc::no_such_domain;
+    return rec->set->revoke_exact(r, on_removed);
+  }
+
+  /// Keeps what the domain's next `revokes` denies need, within its budget
+  /// (budget_exceeded, out_of_memory or, for a fixed-size set, capacity_exceeded:
+  /// nothing changed). 0 returns to the default, 1.
+  [[nodiscard]] errc reserve(Domain d, std::size_t revokes) noexcept {
+    record* rec = lookup(d);
+    if (rec == nullptr) return errc::no_such_domain;
+    return metered(rec->meter[rec->current], [&]() noexcept { return rec->set->reserve(revokes); });
+  }
+
   [[nodiscard]] bool permitted(Domain d, page_t p) const noexcept {
     const record* rec = lookup(d);
     return rec != nullptr && rec->set->contains(p);
@@ -171,7 +203,19 @@ class permission_map {
   }
 
   [[nodiscard]] errc destroy(Domain d) noexcept {
-    if (lookup(d) == nullptr) return errc::no_such_domain;
+    return destroy(d, [](page_range) noexcept {});
+  }
+
+  /// Destroys the domain, first calling on_removed(page_range) for every run it held
+  /// (what to unmap).
+  template <class F>
+  [[nodiscard]] errc destroy(Domain d, F&& on_removed) noexcept {
+    const record* rec = lookup(d);
+    if (rec == nullptr) return errc::no_such_domain;
+    static_cast<void>(rec->set->for_each_range([&](page_range x) noexcept {
+      on_removed(x);
+      return true;
+    }));
     destroy_record(d);
     return errc::ok;
   }
@@ -230,6 +274,12 @@ class permission_map {
     if (rs.empty()) return errc::ok;
     if (rs.size() == 1) return permit(d, rs[0]);
     record* rec = lookup(d);
+    if (rec != nullptr) {
+      bool held = true;
+      for (const page_range& r : rs) held = held && rec->set->contains_all(r);
+      // Nothing to add: no copy, and the reserve is refilled like any permit's.
+      if (held) return grant_metered(*rec, *rec->set, rs[0]);
+    }
     if (rec == nullptr) {
       // A new domain's set is private until indexed: no copy needed.
       rec = new_record(d);
@@ -267,10 +317,10 @@ class permission_map {
     return permit(d, r);
   }
 
-  /// Moves r from one domain to another, atomically: `from` must hold all of r
-  /// (else not_held); afterwards `to` holds r and `from` none of it, or on failure
-  /// both are as before. A fixed-capacity set that could not be cut exactly (r
-  /// strictly inside one of its runs while it is full) gives capacity_exceeded.
+  /// Moves r from one domain to another, exactly or not at all: `from` must hold all
+  /// of r (else not_held); afterwards `to` holds r and `from` none of it — no other
+  /// page of either domain changes — or the call fails and both hold what they held
+  /// (out_of_memory, budget_exceeded, capacity_exceeded). Never revoked_extra.
   [[nodiscard]] errc transfer(Domain from, Domain to, page_range r) noexcept {
     if (!r.valid()) return errc::invalid_range;
     record* src = lookup(from);
@@ -278,18 +328,34 @@ class permission_map {
     if (!src->set->contains_all(r)) return errc::not_held;
     if (from == to) return errc::ok;
     if constexpr (requires { set_type::capacity; }) {
-      // A fixed-capacity set (capped_page) cannot always be cut exactly: when r lies
-      // strictly inside one of its runs and it is full, its revoke would drop extra
-      // pages. Refuse before anything changes instead.
+      // A fixed-capacity set (capped_page) cannot grow: when r lies strictly inside
+      // one of its runs and it is full, it cannot be cut exactly. Refuse first.
       const set_type& s = *src->set;
       if (s.range_count() >= set_type::capacity && r.first > 0 && r.last < max_page && s.contains(r.first - 1) &&
           s.contains(r.last + 1))
         return errc::capacity_exceeded;
     }
+    // `from` holds all of r, so cutting r out of it splits at most one run, which a
+    // full reserve covers. A spent one is refilled first, before `to` changes.
+    if constexpr (requires(const set_type& s) { s.reserve_full(); s.reserve_count(); }) {
+      if (!src->set->reserve_full()) {
+        const std::size_t n = src->set->reserve_count();
+        if (const errc e = metered(src->meter[src->current], [&]() noexcept { return src->set->reserve(n); });
+            e != errc::ok)
+          return e;
+      }
+    }
+    record* dst = lookup(to);
+    const bool to_existed = dst != nullptr;
+    const bool to_had_any = to_existed && dst->set->contains_any(r);
     if (const errc e = permit(to, r); e != errc::ok) return e;
-    // `from` holds all of r, so a heap set's revoke cannot need more than its
-    // reserve; revoked_extra here would mean that reserve had been refused earlier.
-    return src->set->revoke(r);
+    const errc e = src->set->revoke_exact(r);
+    if (e == errc::ok) return errc::ok;
+    // Only a set whose reserve does not cover every cut gets here (chunked_bitmap
+    // cutting two full chunks, the icl_set oracle): take r back from `to`.
+    if (!to_existed) destroy_record(to);
+    else if (!to_had_any) static_cast<void>(lookup(to)->set->revoke_exact(r));
+    return e;
   }
 
   /// Calls f(Domain) -> bool for each domain that may access p, in ascending id
@@ -413,6 +479,23 @@ class permission_map {
     for (auto c = index_.first(); c; c = index_.next(c)) free_record(as_record(index_[c]));
     index_.clear();
     records_ = 0;
+  }
+
+  /// Runs op() with the budget of meter m enforced: out_of_memory caused by the
+  /// budget becomes budget_exceeded.
+  template <class Op>
+  errc metered(domain_meter& m, Op&& op) noexcept {
+    if constexpr (!rebound::metered) {
+      static_cast<void>(m);
+      return op();
+    } else {
+      m.enforce = true;
+      m.refused_for_budget = false;
+      errc e = op();
+      m.enforce = false;
+      if (e == errc::out_of_memory && m.refused_for_budget) e = errc::budget_exceeded;
+      return e;
+    }
   }
 
   /// A grant with the domain's budget enforced: out_of_memory caused by the budget

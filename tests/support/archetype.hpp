@@ -184,6 +184,22 @@ class basic_archetype {
     return errc::ok;
   }
 
+  // Memory pressure: a fixed array, so the reserve is free slots.
+  constexpr errc revoke_exact(page_range r) noexcept { return revoke_exact(r, [](page_range) {}); }
+  template <class F>
+  constexpr errc revoke_exact(page_range r, F&& on_removed) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    if (n_ == slots) {
+      for (std::size_t k = 0; k < n_; ++k)
+        if (runs_[k].first < r.first && r.last < runs_[k].last) return errc::capacity_exceeded;
+    }
+    return revoke(r, on_removed);
+  }
+  constexpr errc reserve(std::size_t revokes) noexcept {
+    return revokes <= slots - n_ ? errc::ok : errc::capacity_exceeded;
+  }
+  constexpr errc shrink_to_fit() noexcept { return errc::ok; }
+
  private:
   // Replace runs [i, j) by the n runs at `with`.
   constexpr void replace(std::size_t i, std::size_t j, const page_range* with, std::size_t n) noexcept {

@@ -143,6 +143,15 @@ class model_set {
     return errc::ok;
   }
 
+  // The model never runs out of memory: every revoke is exact, nothing to reserve.
+  errc revoke_exact(page_range r) noexcept { return revoke(r); }
+  template <class F>
+  errc revoke_exact(page_range r, F&& on_removed) noexcept {
+    return revoke(r, static_cast<F&&>(on_removed));
+  }
+  errc reserve(std::size_t) noexcept { return errc::ok; }
+  errc shrink_to_fit() noexcept { return errc::ok; }
+
  private:
   using map_type = std::map<page_t, page_t>;
 

@@ -13,12 +13,18 @@
 //
 // Failure behaviour:
 //  - an invalid range returns invalid_range and changes nothing;
-//  - a grant whose result would need more than `capacity` runs returns
-//    capacity_exceeded, changes nothing and calls no visitor;
-//  - a revoke never fails. When r cuts one run in two on a full page, the exact
-//    result does not fit; the revoke then also drops the smaller of the two pieces,
-//    returns revoked_extra and reports the dropped pages with the revoked ones
-//    (revoke() explains the choice). After any revoke no page of r is granted.
+//  - the page keeps reserve_count() entries free for revokes that cut a run in two:
+//    a grant whose result would leave fewer free entries returns capacity_exceeded,
+//    changes nothing and calls no visitor. Unlike the heap backends, whose reserve
+//    costs a node, a capped page's reserve costs capacity, so by default it keeps
+//    none (all 255 entries can be granted) and reserve(n) opts in;
+//  - revoke_exact() removes exactly r, or returns capacity_exceeded with nothing
+//    changed when r cuts a run in two on a full page;
+//  - revoke() never fails. In that same case it also drops the fewest pages that
+//    make the result fit — the smaller piece of the cut run, or the smallest other
+//    run on the page, whichever holds fewer — returns revoked_extra and reports
+//    the dropped pages with the revoked ones. After any revoke no page of r is
+//    granted. This can only happen once the reserve has been spent by earlier cuts.
 //
 // Visitors are called once the operation is known to succeed, in ascending order,
 // before the page is rewritten; they must not call back into the same set.
@@ -60,7 +66,7 @@ struct ignore_ranges {
 ///
 ///     struct capped_page {                 // sizeof 4096, alignof 4096
 ///       uint32_t used;                     //    0: runs in use, 0 ... 255
-///       uint32_t reserved;                 //    4: always 0
+///       uint32_t reserve;                  //    4: entries kept free for revokes
 ///       uint64_t pages;                    //    8: pages in all runs, i.e. count()
 ///       struct { uint64_t first, last; }   //   16: inclusive runs, ascending,
 ///           runs[255];                     //       disjoint and never adjacent;
@@ -91,19 +97,20 @@ class alignas(detail::capped_page_bytes) capped_page final {
   static constexpr std::size_t capacity = (page_bytes - header_bytes) / sizeof(run);
 
   /// An empty set. Writes only the header.
-  capped_page() noexcept : used_(0), reserved_(0), pages_(0) {}
+  capped_page() noexcept : used_(0), reserve_(0), pages_(0) {}
 
   /// Copying is assign(), like every backend; moving copies the used part and
   /// leaves `other` empty, so a stale copy of a domain's grant cannot survive.
   capped_page(const capped_page&) = delete;
   capped_page& operator=(const capped_page&) = delete;
-  capped_page(capped_page&& other) noexcept : used_(0), reserved_(0), pages_(0) {
+  capped_page(capped_page&& other) noexcept : used_(0), reserve_(other.reserve_), pages_(0) {
     copy_from(other);
     other.clear();
   }
   capped_page& operator=(capped_page&& other) noexcept {
     if (this != &other) {
       copy_from(other);
+      reserve_ = other.reserve_;
       other.clear();
     }
     return *this;
@@ -129,7 +136,8 @@ class alignas(detail::capped_page_bytes) capped_page final {
     // Runs overlapping r or touching it end to end all fuse with it into one run.
     const std::uint32_t lo = first_ending_at_or_after(r.first == 0 ? 0 : r.first - 1);
     const std::uint32_t hi = first_starting_after(r.last + 1, lo);  // r.last + 1 <= 2^63
-    if (lo == hi && used_ == capacity) return errc::capacity_exceeded;
+    // The result holds used_ - (hi - lo) + 1 runs and must leave the reserve free.
+    if (used_ - (hi - lo) + 1u + reserve_ > capacity) return errc::capacity_exceeded;
 
     // The new pages are the gaps of r between the fused runs; report them while the
     // runs are still in place.
@@ -164,6 +172,33 @@ class alignas(detail::capped_page_bytes) capped_page final {
   // ---- revoke ------------------------------------------------------------------
 
   errc revoke(page_range r) noexcept { return revoke(r, detail::ignore_ranges{}); }
+
+  errc revoke_exact(page_range r) noexcept { return revoke_exact(r, detail::ignore_ranges{}); }
+
+  /// Removes exactly r; capacity_exceeded (nothing changed) if r cuts a run in two
+  /// and the page has no free entry.
+  template <class F>
+    requires std::invocable<F&, page_range>
+  errc revoke_exact(page_range r, F&& on_removed) noexcept {
+    if (!r.valid()) return errc::invalid_range;
+    if (cuts_full_page(r)) return errc::capacity_exceeded;
+    return revoke(r, on_removed);
+  }
+
+  /// Keeps `revokes` entries free, so that many revokes are exact; 0 returns to the
+  /// default, none. capacity_exceeded (nothing changed) if fewer entries are free now.
+  errc reserve(std::size_t revokes) noexcept {
+    const std::size_t t = revokes;
+    if (t > capacity - used_) return errc::capacity_exceeded;
+    reserve_ = static_cast<std::uint32_t>(t);
+    return errc::ok;
+  }
+  /// Entries kept free for revokes (what reserve() set).
+  [[nodiscard]] std::size_t reserve_count() const noexcept { return reserve_; }
+  /// Whether the next reserve_count() revokes are exact.
+  [[nodiscard]] bool reserve_full() const noexcept { return capacity - used_ >= reserve_; }
+  /// Nothing to give back: the set is its page.
+  errc shrink_to_fit() noexcept { return errc::ok; }
 
   /// Remove r; on_removed(page_range) gets each maximal run of pages that were
   /// granted and no longer are. Returns ok, invalid_range (nothing changed), or
@@ -202,6 +237,28 @@ class alignas(detail::capped_page_bytes) capped_page final {
     if (keeps_left && keeps_right && lo + 1 == hi && used_ == capacity) {
       const std::uint64_t left_pages = r.first - head.first;
       const std::uint64_t right_pages = tail.last - r.last;
+      // A whole other run frees an entry too; take it if it is smaller.
+      std::uint32_t victim = capacity;
+      std::uint64_t best = left_pages < right_pages ? left_pages : right_pages;
+      for (std::uint32_t i = 0; i < used_; ++i) {
+        const std::uint64_t n = runs_[i].last - runs_[i].first + 1;
+        if (i != lo && n < best) {
+          best = n;
+          victim = i;
+        }
+      }
+      if (victim != capacity) {
+        const run v = runs_[victim];
+        if (victim < lo) on_removed(page_range{v.first, v.last});
+        on_removed(r);
+        if (victim > lo) on_removed(page_range{v.first, v.last});
+        replace(victim, victim + 1, nullptr, 0);
+        const std::uint32_t at = victim < lo ? lo - 1 : lo;
+        const run pieces[2] = {run{head.first, r.first - 1}, run{r.last + 1, tail.last}};
+        replace(at, at + 1, pieces, 2);
+        pages_ -= r.size() + best;
+        return errc::revoked_extra;
+      }
       page_range gone = r;
       if (left_pages < right_pages) {
         gone.first = head.first;
@@ -296,7 +353,7 @@ class alignas(detail::capped_page_bytes) capped_page final {
   /// Runs valid, ascending, disjoint and never adjacent (so maximal), within
   /// capacity, and the cached page count right.
   [[nodiscard]] bool check_invariants() const noexcept {
-    if (used_ > capacity || reserved_ != 0) return false;
+    if (used_ > capacity || reserve_ > capacity) return false;
     std::uint64_t total = 0;
     for (std::uint32_t i = 0; i < used_; ++i) {
       const run& cur = runs_[i];
@@ -309,6 +366,13 @@ class alignas(detail::capped_page_bytes) capped_page final {
 
  private:
   /// Index of the first run with last >= p (used_ if none).
+  /// r lies strictly inside one run and no entry is free for the second piece.
+  [[nodiscard]] bool cuts_full_page(page_range r) const noexcept {
+    if (used_ < capacity) return false;
+    const std::uint32_t i = first_ending_at_or_after(r.first);
+    return i < used_ && runs_[i].first < r.first && runs_[i].last > r.last;
+  }
+
   [[nodiscard]] std::uint32_t first_ending_at_or_after(page_t p) const noexcept {
     std::uint32_t base = 0;
     std::uint32_t len = used_;
@@ -357,7 +421,7 @@ class alignas(detail::capped_page_bytes) capped_page final {
   }
 
   std::uint32_t used_;
-  std::uint32_t reserved_;
+  std::uint32_t reserve_;  // entries kept free for revokes (0 ... capacity)
   std::uint64_t pages_;
   run runs_[capacity];
 };

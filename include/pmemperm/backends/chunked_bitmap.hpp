@@ -115,6 +115,8 @@ class chunked_bitmap {
   chunked_bitmap(chunked_bitmap&& o) noexcept
       : tree_(static_cast<index&&>(o.tree_)),
         spare_(std::exchange(o.spare_, nullptr)),
+        spare_n_(std::exchange(o.spare_n_, 0)),
+        target_(std::exchange(o.target_, 1)),
         pages_(std::exchange(o.pages_, 0)),
         runs_(std::exchange(o.runs_, 0)),
         ranges_(std::exchange(o.ranges_, 0)),
@@ -124,6 +126,8 @@ class chunked_bitmap {
       release_blocks();  // with this set's allocator, before it is replaced
       tree_ = static_cast<index&&>(o.tree_);
       spare_ = std::exchange(o.spare_, nullptr);
+      spare_n_ = std::exchange(o.spare_n_, 0);
+      target_ = std::exchange(o.target_, 1);
       pages_ = std::exchange(o.pages_, 0);
       runs_ = std::exchange(o.runs_, 0);
       ranges_ = std::exchange(o.ranges_, 0);
@@ -146,11 +150,12 @@ class chunked_bitmap {
 
     word_t* b0 = nullptr;
     word_t* b1 = nullptr;
-    word_t* spare = nullptr;
+    word_t* spare = nullptr;  // a chain of new spare blocks
+    std::size_t nspare = 0;
     auto undo = [&]() noexcept {
       if (b0 != nullptr) free_block(b0);
       if (b1 != nullptr) free_block(b1);
-      if (spare != nullptr) free_block(spare);
+      free_chain(spare);
     };
     if (p.pc0 != 0 && !p.b0_old && (b0 = alloc_block()) == nullptr) return errc::out_of_memory;
     if (p.pc1 != 0 && !p.b1_old && (b1 = alloc_block()) == nullptr) {
@@ -158,7 +163,12 @@ class chunked_bitmap {
       return errc::out_of_memory;
     }
     // A range entry may be cut by a later revoke, which must find its bitmap ready.
-    if ((p.has_s || ranges_ > 0) && spare_ == nullptr && (spare = alloc_block()) == nullptr) {
+    if (!chain_blocks(spares_wanted(p.has_s || ranges_ > 0), spare, nspare)) {
+      undo();
+      return errc::out_of_memory;
+    }
+    // A grant that adds no index entry still leaves the index reserve full.
+    if (tree_.prepare_reserve() != errc::ok) {
       undo();
       return errc::out_of_memory;
     }
@@ -173,7 +183,7 @@ class chunked_bitmap {
         return e;
       }
     }
-    if (spare != nullptr) spare_ = spare;
+    splice_spares(spare, nspare);
     commit_grant(p, r, b0, b1, on_added);
     return errc::ok;
   }
@@ -182,12 +192,64 @@ class chunked_bitmap {
 
   template <class F>
   [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
+    return revoke_impl(r, on_removed, false);
+  }
+
+  [[nodiscard]] errc revoke_exact(page_range r) noexcept { return revoke_exact(r, no_visitor{}); }
+  /// Removes exactly r, or returns out_of_memory (a cut full chunk or an index
+  /// insert found the reserve spent and the allocator refused) with nothing changed.
+  template <class F>
+  [[nodiscard]] errc revoke_exact(page_range r, F&& on_removed) noexcept {
+    return revoke_impl(r, on_removed, true);
+  }
+
+  /// Keeps, while range entries exist, `revokes` spare bitmap blocks and index room
+  /// for three inserts per revoke: that many revokes that each cut at most one full
+  /// chunk are then exact even if every allocation is refused (one cutting two full
+  /// chunks at once counts twice). 0 means the default, 1. out_of_memory: nothing
+  /// changed.
+  [[nodiscard]] errc reserve(std::size_t revokes) noexcept {
+    const std::size_t t = revokes == 0 ? 1 : revokes;
+    const std::size_t old_t = target_;
+    target_ = t;
+    word_t* chain = nullptr;
+    std::size_t n = 0;
+    if (!chain_blocks(spares_wanted(ranges_ != 0), chain, n)) {
+      target_ = old_t;
+      return errc::out_of_memory;
+    }
+    if (tree_.reserve_inserts(3 * t) != errc::ok) {
+      free_chain(chain);
+      target_ = old_t;
+      return errc::out_of_memory;
+    }
+    splice_spares(chain, n);
+    settle_spare();  // a lower count gives blocks back
+    return errc::ok;
+  }
+  [[nodiscard]] std::size_t reserve_count() const noexcept { return target_; }
+  [[nodiscard]] bool reserve_full() const noexcept { return revoke_reserve_full(); }
+  /// Repacks the index and drops surplus spares; the bitmaps are as small as the
+  /// design makes them already. out_of_memory: nothing changed.
+  [[nodiscard]] errc shrink_to_fit() noexcept {
+    chunked_bitmap fresh(tree_.allocator());
+    fresh.target_ = target_;
+    if (fresh.tree_.reserve_inserts(tree_.reserve_target()) != errc::ok) return errc::out_of_memory;
+    if (const errc e = fresh.assign(*this); e != errc::ok) return e;
+    *this = static_cast<chunked_bitmap&&>(fresh);
+    return errc::ok;
+  }
+
+ private:
+  template <class F>
+  errc revoke_impl(page_range r, F& on_removed, bool exact) noexcept {
     if (!r.valid()) return errc::invalid_range;
     revoke_plan p{};
     if (pages_ == 0 || !plan_revoke(r, p)) return errc::ok;
     word_t* b0 = nullptr;
     word_t* b1 = nullptr;
     if (!acquire_exact(p, b0, b1)) {
+      if (exact) return errc::out_of_memory;
       // Security before availability: widen the revoke until it needs nothing new.
       page_range w = p.r;
       if (p.b0_fresh) {
@@ -205,6 +267,7 @@ class chunked_bitmap {
     return p.r == r ? errc::ok : errc::revoked_extra;
   }
 
+ public:
   void clear() noexcept {
     release_blocks();
     tree_.clear();
@@ -253,7 +316,8 @@ class chunked_bitmap {
       chain = b;
     }
     word_t* spare = nullptr;
-    if (o.ranges_ != 0 && spare_ == nullptr && (spare = alloc_block()) == nullptr) {
+    std::size_t nspare = 0;
+    if (!chain_blocks(spares_wanted(o.ranges_ != 0), spare, nspare)) {
       drop_chain();
       drop_olds();
       return errc::out_of_memory;
@@ -272,13 +336,13 @@ class chunked_bitmap {
     });
     if (e != errc::ok) {
       drop_chain();
-      if (spare != nullptr) free_block(spare);
+      free_chain(spare);
       drop_olds();
       return e;
     }
     for (std::size_t i = 0; i < old_count; ++i) free_block(olds[i]);
     drop_olds();
-    if (spare != nullptr) spare_ = spare;
+    splice_spares(spare, nspare);
     pages_ = o.pages_;
     runs_ = o.runs_;
     ranges_ = o.ranges_;
@@ -294,7 +358,7 @@ class chunked_bitmap {
   [[nodiscard]] std::size_t range_count() const noexcept { return runs_; }
   /// Index nodes (with their reserve) + one block per bitmap entry + the spare block.
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return tree_.memory_bytes() + (bitmaps_ + (spare_ != nullptr ? 1u : 0u)) * bitmap_bytes;
+    return tree_.memory_bytes() + (bitmaps_ + spare_n_) * bitmap_bytes;
   }
 
   [[nodiscard]] bool contains(page_t p) const noexcept {
@@ -365,14 +429,14 @@ class chunked_bitmap {
   /// Range entries (maximal spans of full chunks).
   [[nodiscard]] std::size_t range_entry_count() const noexcept { return ranges_; }
   /// Spare bitmap blocks held for revokes (0 or 1).
-  [[nodiscard]] std::size_t spare_bitmaps() const noexcept { return spare_ != nullptr ? 1u : 0u; }
+  [[nodiscard]] std::size_t spare_bitmaps() const noexcept { return spare_n_; }
   /// Bytes of the index alone (nodes and their reserve).
   [[nodiscard]] std::size_t index_bytes() const noexcept { return tree_.memory_bytes(); }
   [[nodiscard]] std::size_t index_height() const noexcept { return tree_.height(); }
   /// False after a revoke could not refill the spare block or the index reserve: a
   /// later revoke cutting a full chunk may then have to revoke extra pages.
   [[nodiscard]] bool revoke_reserve_full() const noexcept {
-    return (ranges_ == 0 || spare_ != nullptr) && !tree_.reserve_short();
+    return spare_n_ >= spares_wanted(ranges_ != 0) && !tree_.reserve_short();
   }
 
   /// Every invariant: the index's; range entries chunk aligned, maximal and not
@@ -424,8 +488,10 @@ class chunked_bitmap {
       prev_last_set = last_page_set(e);
     }
     if (pages != pages_ || starts != runs_ || ranges != ranges_ || bitmaps != bitmaps_) return false;
-    if (ranges_ == 0 && spare_ != nullptr) return false;
-    return true;
+    if (spare_n_ > spares_wanted(ranges_ != 0)) return false;
+    std::size_t chained = 0;
+    for (word_t* b = spare_; b != nullptr; b = next_in_chain(b)) ++chained;
+    return chained == spare_n_;
   }
 
  private:
@@ -544,18 +610,67 @@ class chunked_bitmap {
   void release_blocks() noexcept {
     for (cursor c = tree_.first(); c; c = tree_.next(c))
       if (is_bitmap(tree_[c])) free_block(tree_[c].u.bits);
-    if (spare_ != nullptr) free_block(spare_);
+    free_chain(spare_);
     spare_ = nullptr;
+    spare_n_ = 0;
   }
-  /// Ends every change: the spare block exists exactly while range entries do (a
-  /// refused refill leaves it missing until a later operation succeeds).
-  void settle_spare() noexcept {
-    if (ranges_ == 0) {
-      if (spare_ != nullptr) free_block(spare_);
-      spare_ = nullptr;
-    } else if (spare_ == nullptr) {
-      spare_ = alloc_block();
+  /// Spare blocks kept: one per reserved revoke while range entries exist (a revoke
+  /// cuts at most two full chunks; one cutting two uses two).
+  [[nodiscard]] std::size_t spares_wanted(bool ranges_exist) const noexcept { return ranges_exist ? target_ : 0; }
+  static word_t* next_in_chain(word_t* b) noexcept {
+    word_t* n;
+    std::memcpy(&n, b, sizeof n);
+    return n;
+  }
+  void free_chain(word_t* b) noexcept {
+    while (b != nullptr) {
+      word_t* n = next_in_chain(b);
+      free_block(b);
+      b = n;
     }
+  }
+  /// Allocates the spare blocks missing for `want` into a private chain. All or
+  /// nothing.
+  bool chain_blocks(std::size_t want, word_t*& chain, std::size_t& n) noexcept {
+    chain = nullptr;
+    n = 0;
+    while (spare_n_ + n < want) {
+      word_t* b = alloc_block();
+      if (b == nullptr) {
+        free_chain(chain);
+        chain = nullptr;
+        n = 0;
+        return false;
+      }
+      std::memcpy(b, &chain, sizeof chain);
+      chain = b;
+      ++n;
+    }
+    return true;
+  }
+  void splice_spares(word_t* chain, std::size_t n) noexcept {
+    while (chain != nullptr) {
+      word_t* next = next_in_chain(chain);
+      std::memcpy(chain, &spare_, sizeof spare_);
+      spare_ = chain;
+      chain = next;
+    }
+    spare_n_ += n;
+  }
+  word_t* take_spare_block() noexcept {
+    word_t* b = spare_;
+    spare_ = next_in_chain(b);
+    --spare_n_;
+    return b;
+  }
+  /// Ends every change: the spare blocks exist exactly while range entries do (a
+  /// refused refill leaves some missing until a later operation succeeds).
+  void settle_spare() noexcept {
+    const std::size_t want = spares_wanted(ranges_ != 0);
+    while (spare_n_ > want) free_block(take_spare_block());
+    word_t* chain = nullptr;
+    std::size_t n = 0;
+    while (spare_n_ < want && chain_blocks(spare_n_ + 1, chain, n)) splice_spares(chain, n);
   }
 
   // ---- lookups ------------------------------------------------------------------------
@@ -842,19 +957,24 @@ class chunked_bitmap {
   /// the allocator) and room for its index inserts. All or nothing.
   [[nodiscard]] bool acquire_exact(const revoke_plan& p, word_t*& b0, word_t*& b1) noexcept {
     word_t* got[2] = {nullptr, nullptr};
+    bool spare[2] = {false, false};
     const std::size_t need = (p.b0_fresh ? 1u : 0u) + (p.b1_fresh ? 1u : 0u);
-    bool took_spare = false;
     auto give_back = [&]() noexcept {
       for (std::size_t i = 0; i < need; ++i) {
         if (got[i] == nullptr) continue;
-        if (got[i] == spare_ && took_spare) continue;
-        free_block(got[i]);
+        if (spare[i]) {
+          word_t* none = nullptr;
+          std::memcpy(got[i], &none, sizeof none);  // a chain of one
+          splice_spares(got[i], 1);
+        } else {
+          free_block(got[i]);
+        }
       }
     };
     for (std::size_t i = 0; i < need; ++i) {
-      if (!took_spare && spare_ != nullptr) {
-        got[i] = spare_;
-        took_spare = true;
+      if (spare_n_ > 0) {
+        got[i] = take_spare_block();
+        spare[i] = true;
       } else if ((got[i] = alloc_block()) == nullptr) {
         give_back();
         return false;
@@ -869,7 +989,6 @@ class chunked_bitmap {
       give_back();
       return false;
     }
-    if (took_spare) spare_ = nullptr;
     std::size_t i = 0;
     if (p.b0_fresh) b0 = got[i++];
     if (p.b1_fresh) b1 = got[i];
@@ -983,7 +1102,9 @@ class chunked_bitmap {
   }
 
   index tree_;
-  word_t* spare_ = nullptr;  // the revoke reserve: one block, while range entries exist
+  word_t* spare_ = nullptr;  // the revoke reserve: a chain of blocks, while range entries exist
+  std::size_t spare_n_ = 0;  // blocks in that chain
+  std::size_t target_ = 1;   // revokes the reserve is kept for (reserve())
   std::uint64_t pages_ = 0;
   std::size_t runs_ = 0;
   std::size_t ranges_ = 0;

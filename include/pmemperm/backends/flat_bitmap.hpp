@@ -178,6 +178,27 @@ class flat_bitmap {
     return errc::ok;
   }
 
+  errc revoke_exact(page_range r) noexcept { return revoke(r); }
+  /// The same as revoke(): clearing bits never needs memory, so it is always exact.
+  template <class F>
+  errc revoke_exact(page_range r, F&& on_removed) noexcept {
+    return revoke(r, static_cast<F&&>(on_removed));
+  }
+  /// Revokes never need memory: any number is covered. Records the count only.
+  errc reserve(std::size_t revokes) noexcept {
+    reserve_ = revokes == 0 ? 1 : revokes;
+    return errc::ok;
+  }
+  [[nodiscard]] std::size_t reserve_count() const noexcept { return reserve_; }
+  [[nodiscard]] bool reserve_full() const noexcept { return true; }
+  /// Gives the array back when no page is granted (it is allocated again at the next
+  /// grant), so the bytes then depend on the pages alone: 0 when empty, the whole
+  /// array otherwise.
+  errc shrink_to_fit() noexcept {
+    if (count_ == 0) release();
+    return errc::ok;
+  }
+
   /// Zero every bit; the array is kept (see the header comment). O(universe / 64).
   void clear() noexcept {
     if (words_ != nullptr && count_ != 0)
@@ -298,6 +319,7 @@ class flat_bitmap {
   page_t universe_ = 0;
   std::uint64_t count_ = 0;
   std::size_t runs_ = 0;
+  std::size_t reserve_ = 1;  // recorded for reserve_count(); revokes never need memory
 };
 
 static_assert(page_set<flat_bitmap<>>);

@@ -15,15 +15,30 @@
 // range_count() are O(1).
 //
 // Failure behaviour: a grant makes every allocation it needs (containers, index
-// nodes) before changing anything; if one is refused it returns out_of_memory and
-// nothing changed, memory_bytes() included. A revoke never fails: it only shrinks
-// containers in place, and what a split needs (an index slot, a free pair in a run
-// list) is kept in reserve and counted in memory_bytes(). Conversions that a revoke
-// makes to keep the representation smallest are best effort: if memory is refused
-// the chunk stays in a larger but exact representation until a later operation.
-// If a reserve was used and could not be refilled before a second split, the
-// revoke drops the smaller neighbouring piece too, reports it to on_removed and
-// returns revoked_extra; no page of the revoked range is ever left granted.
+// nodes, the refill of the revoke reserve) before changing anything; if one is
+// refused it returns out_of_memory and nothing changed, memory_bytes() included.
+// The reserve is what reserve_count() revokes (1 unless reserve(n) raised it) may
+// need for their splits: index nodes for a run slot cut in two, and in every run
+// list that many free pairs. It is counted in memory_bytes(); after a successful
+// grant it is full.
+//
+// A revoke only shrinks containers in place, except for a split. A split that finds
+// the reserve spent first asks the allocator (an index node, or a larger run list).
+// revoke_exact() then removes exactly r or returns out_of_memory with nothing
+// changed. revoke() never fails: only if that very allocation is refused does it
+// drop more than r, and then the fewest pages it can without memory — the smaller
+// piece of the cut run, or a whole other slot of the index leaf (a run, or a
+// chunk's container) or another run of the same run list, whichever holds fewer
+// pages. Those pages go to on_removed and it returns revoked_extra; no page of the
+// revoked range is ever left granted. Conversions a revoke makes to keep the
+// representation smallest are best effort: if memory is refused the chunk stays in
+// a larger but exact form until a later operation or shrink_to_fit().
+//
+// Memory history: containers keep their capacity while it lies between their need
+// and about twice that (tuning::hybrid_shrink_slack), so the bytes of a set may
+// depend on the order that built it, by at most that slack per container plus the
+// index's leaf fill. shrink_to_fit() rebuilds the set in ascending order, after
+// which memory_bytes() depends on the pages and the reserve count alone.
 //
 // Visitors run while the operation is in progress and must not access the set.
 #pragma once
@@ -72,6 +87,17 @@ class hybrid {
     std::uint32_t run_lo[2] = {}, run_hi[2] = {};
   };
 
+  /// Run lists short of their reserve (after a refused growth) and the larger copies
+  /// prepared for them: made before anything changes, installed on commit, freed if
+  /// the operation fails. The list of copies is itself allocated (it is needed only
+  /// after memory pressure, and its length is not known in advance).
+  struct repairs {
+    header** fresh = nullptr;  // one larger copy per short run list, in index order
+    std::size_t n = 0;         // copies made
+    std::size_t len = 0;       // entries the list was allocated with
+    std::size_t t = 1;         // the reserve count they are made for
+  };
+
   /// What a grant that is not a fast path will do (kept in one place, each step
   /// in its own function, so that no stack frame grows large even unoptimised).
   struct grant_plan {
@@ -82,6 +108,7 @@ class hybrid {
     std::size_t nmerges = 0;
     page_t keys[7] = {};  // every slot the grant may insert
     std::size_t nkeys = 0;
+    repairs fix;          // run lists short of their reserve, grown on commit
   };
 
   /// The old state of [r.first, r.last + 1]: pages of r granted, run starts.
@@ -107,12 +134,14 @@ class hybrid {
         runs_(o.runs_),
         heap_(o.heap_),
         lax_(o.lax_),
+        needy_(o.needy_),
         one_(o.one_) {
     o.one_ = page_range::invalid();
     o.pages_ = 0;
     o.runs_ = 0;
     o.heap_ = 0;
     o.lax_ = false;
+    o.needy_ = false;
   }
   hybrid& operator=(hybrid&& o) noexcept {
     if (this != &o) {
@@ -122,12 +151,14 @@ class hybrid {
       runs_ = o.runs_;
       heap_ = o.heap_;
       lax_ = o.lax_;
+      needy_ = o.needy_;
       one_ = o.one_;
       o.one_ = page_range::invalid();
       o.pages_ = 0;
       o.runs_ = 0;
       o.heap_ = 0;
       o.lax_ = false;
+      o.needy_ = false;
     }
     return *this;
   }
@@ -255,7 +286,7 @@ class hybrid {
 
   template <class F>
   [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
-    const errc e = revoke_impl(r, on_removed);
+    const errc e = revoke_impl(r, on_removed, false, false);
     remember_single_run();
     return e;
   }
@@ -264,14 +295,20 @@ class hybrid {
   template <class F>
   errc grant_impl(page_range r, F& on_added) noexcept {
     if (!r.valid()) return errc::invalid_range;
-    if (const int done = grant_inside_container(r, on_added); done >= 0) return static_cast<errc>(done);
-    if (const int done = grant_into_empty_chunks(r, on_added); done >= 0) return static_cast<errc>(done);
-    if (contains_all(r)) return errc::ok;
+    // The fast paths assume every run list has its reserve; after a refused
+    // growth (needy_) the general path repairs them as part of the grant.
+    if (!needy_) {
+      if (const int done = grant_inside_container(r, on_added); done >= 0) return static_cast<errc>(done);
+      if (const int done = grant_into_empty_chunks(r, on_added); done >= 0) return static_cast<errc>(done);
+    }
+    if (contains_all(r)) return refill_reserve();
 
     grant_plan plan;
     make_plan(r, plan);
     if (const errc e = prepare_plan(plan); e != errc::ok) return e;
     const window_state old = report_added(r, on_added);
+    commit_repairs(plan.fix);
+    needy_ = false;
     apply_plan(plan);
     pages_ += r.size() - old.pages;
     runs_ = runs_ + (old.joined_below ? 0u : 1u) - old.starts;
@@ -324,11 +361,84 @@ class hybrid {
         return errc::out_of_memory;
       }
     }
-    if (tree_.prepare_inserts(plan.keys, plan.nkeys, true) != errc::ok) {
+    if (!prepare_repairs(plan.fix, reserve_count()) || tree_.prepare_inserts(plan.keys, plan.nkeys, true) != errc::ok) {
+      drop_repairs(plan.fix);
       for (std::size_t j = 0; j < plan.nparts; ++j) drop_fresh(plan.parts[j]);
       return errc::out_of_memory;
     }
     return errc::ok;
+  }
+
+  /// A grant that adds nothing still leaves the reserve full. All or nothing.
+  errc refill_reserve() noexcept {
+    repairs fix;
+    if (!prepare_repairs(fix, reserve_count())) return errc::out_of_memory;
+    if (tree_.prepare_reserve() != errc::ok) {
+      drop_repairs(fix);
+      return errc::out_of_memory;
+    }
+    commit_repairs(fix);
+    needy_ = false;
+    return errc::ok;
+  }
+
+  /// Free pairs a run list keeps: one per reserved revoke.
+  [[nodiscard]] static std::uint32_t need_of(rep k, stats s, std::size_t t) noexcept {
+    return detail::hyb::entries_needed(k, s) + (k == rep::runs ? static_cast<std::uint32_t>(t - 1) : 0u);
+  }
+  [[nodiscard]] std::uint32_t need_of(rep k, stats s) const noexcept { return need_of(k, s, reserve_count()); }
+
+  /// A run list with fewer than t free pairs.
+  [[nodiscard]] static bool short_of_pairs(const slot& s, std::size_t t) noexcept {
+    if (s.is_run() || s.is_inline()) return false;
+    const header* h = detail::hyb::hdr(s.tail);
+    return static_cast<rep>(h->kind) == rep::runs && h->cap < need_of(rep::runs, stats{h->pages, h->runs, h->words}, t);
+  }
+
+  /// Prepares a larger copy of every run list short of t free pairs (none unless a
+  /// refused growth left one, or t grew). False on out_of_memory, nothing held.
+  bool prepare_repairs(repairs& fix, std::size_t t) noexcept {
+    fix = repairs{};
+    fix.t = t;
+    if (!needy_ && t <= reserve_count()) return true;
+    std::size_t n = 0;
+    for (cursor c = tree_.first(); c; c = tree_.next(c)) n += short_of_pairs(tree_[c], t) ? 1u : 0u;
+    if (n == 0) return true;
+    void* p = tree_.allocator().allocate(n * sizeof(header*), alignof(header*));
+    if (p == nullptr) return false;
+    fix.fresh = static_cast<header**>(p);
+    fix.len = n;
+    for (cursor c = tree_.first(); c; c = tree_.next(c)) {
+      if (!short_of_pairs(tree_[c], t)) continue;
+      const header* h = detail::hyb::hdr(tree_[c].tail);
+      header* g = alloc_container(rep::runs, detail::hyb::grown_capacity(rep::runs, need_of(rep::runs, stats{h->pages, h->runs, h->words}, t)));
+      if (g == nullptr) {
+        drop_repairs(fix);
+        return false;
+      }
+      detail::hyb::copy_into(h, g);
+      fix.fresh[fix.n++] = g;
+    }
+    return true;
+  }
+  void drop_repairs(repairs& fix) noexcept {
+    for (std::size_t i = 0; i < fix.n; ++i) free_container(fix.fresh[i]);
+    if (fix.fresh != nullptr) tree_.allocator().deallocate(fix.fresh, fix.len * sizeof(header*), alignof(header*));
+    fix = repairs{};
+  }
+  /// Installs the prepared copies, in the order prepare_repairs() found their lists
+  /// (nothing has moved since: only the index's spares may have changed).
+  void commit_repairs(repairs& fix) noexcept {
+    std::size_t i = 0;
+    for (cursor c = tree_.first(); c && i < fix.n; c = tree_.next(c)) {
+      slot& sl = tree_[c];
+      if (!short_of_pairs(sl, fix.t)) continue;
+      free_container(detail::hyb::hdr(sl.tail));
+      sl.tail = reinterpret_cast<std::uint64_t>(fix.fresh[i++]);
+    }
+    PMEMPERM_ASSERT(i == fix.n);
+    fix.n = 0;
+    drop_repairs(fix);
   }
 
   /// Containers in place or replaced, container chunks that become runs removed,
@@ -365,35 +475,110 @@ class hybrid {
     return st;
   }
 
+  /// What a split of a run needs and cannot get: the pages to drop instead. Either a
+  /// whole victim (another slot of the index leaf, or another run of the run list),
+  /// removed first, or (no victim) r widened to the smaller piece of the cut run.
+  struct drop_choice {
+    page_range victim = page_range::invalid();
+    page_range widened = page_range::invalid();
+  };
+
+  /// The fewest pages whose loss lets a run slot strictly around r be split
+  /// without a node: its smaller piece, or a smaller slot of the leaf the new slot
+  /// goes to (which frees a place there).
+  [[nodiscard]] drop_choice drop_for_slot_split(const slot& s, page_range r) const noexcept {
+    drop_choice d;
+    const std::uint64_t below = r.first - s.head, above = s.tail - r.last;
+    d.widened = below <= above ? page_range{s.head, r.last} : page_range{r.first, s.tail};
+    std::uint64_t best = below <= above ? below : above;
+    const cursor leaf = tree_.leaf_for(r.last + 1);
+    for (std::size_t i = 0, n = index::leaf_size(leaf); i < n; ++i) {
+      const slot& x = tree_[cursor{leaf.leaf, i}];
+      if (x.key() == s.key()) continue;
+      const std::uint64_t pages = x.is_run() ? x.tail - x.head + 1 : detail::hyb::stats_of(view::of(x)).pages;
+      if (pages < best) {
+        best = pages;
+        d.victim = x.is_run() ? page_range{x.head, x.tail} : page_range{x.key(), x.key() + last_offset};
+      }
+    }
+    return d;
+  }
+
+  /// The same for a split inside the run list h of the chunk at base: the smaller
+  /// piece, or a smaller other run of the list (which frees a pair).
+  [[nodiscard]] static drop_choice drop_for_list_split(const header* h, page_t base, std::uint32_t lo,
+                                                       std::uint32_t hi) noexcept {
+    drop_choice d;
+    const std::uint16_t* a = detail::hyb::u16s(h);
+    const std::uint32_t i = detail::hyb::lower_u16(a + 1, h->runs, 2, lo);
+    const std::uint32_t below = lo - a[2 * i], above = a[2 * i + 1] - hi;
+    d.widened = below <= above ? page_range{base + a[2 * i], base + hi} : page_range{base + lo, base + a[2 * i + 1]};
+    std::uint32_t best = below <= above ? below : above;
+    for (std::uint32_t j = 0; j < h->runs; ++j) {
+      const std::uint32_t pages = a[2 * j + 1] - a[2 * j] + 1u;
+      if (j != i && pages < best) {
+        best = pages;
+        d.victim = page_range{base + a[2 * j], base + a[2 * j + 1]};
+      }
+    }
+    return d;
+  }
+
+  /// Gives the run list at c room for one more pair. False if memory was refused.
+  bool grow_list(cursor c) noexcept {
+    const header* h = detail::hyb::hdr(tree_[c].tail);
+    const stats after{h->pages, h->runs + 1u, h->words};
+    header* g = alloc_container(rep::runs, detail::hyb::grown_capacity(rep::runs, need_of(rep::runs, after)));
+    if (g == nullptr) return false;
+    detail::hyb::copy_into(h, g);
+    free_container(detail::hyb::hdr(tree_[c].tail));
+    tree_[c].tail = reinterpret_cast<std::uint64_t>(g);
+    return true;
+  }
+
   template <class F>
-  errc revoke_impl(page_range r, F& on_removed) noexcept {
+  errc revoke_impl(page_range r, F& on_removed, bool exact, bool retried) noexcept {
     if (!r.valid()) return errc::invalid_range;
     if (const int done = revoke_inside_container(r, on_removed); done >= 0) return static_cast<errc>(done);
-    if (!contains_any(r)) return errc::ok;
+    if (!contains_any_slow(r)) return errc::ok;
     errc result = errc::ok;
     page_range rr = r;
-    // A revoke strictly inside one run splits it; if the reserve for that is gone,
-    // the smaller side goes too.
+    // A revoke strictly inside one run splits it. If the reserve for that is spent,
+    // ask for memory; only if that is refused may more pages go (revoke()), as few
+    // as possible — or nothing changes (revoke_exact()).
+    drop_choice drop;
+    bool short_of_memory = false;
     if (const cursor c = tree_.find_last_le(r.first)) {
       const slot& s = tree_[c];
       if (s.is_run()) {
-        if (s.head < r.first && s.tail > r.last && !tree_.insert_ready(r.last + 1)) {
-          result = errc::revoked_extra;
-          if (r.first - s.head <= s.tail - r.last) rr.first = s.head;
-          else rr.last = s.tail;
+        std::size_t added = 0;
+        if (s.head < r.first && s.tail > r.last && !tree_.insert_ready(r.last + 1) &&
+            tree_.make_insert_ready(r.last + 1, added) != errc::ok) {
+          short_of_memory = true;
+          drop = drop_for_slot_split(s, r);
         }
       } else if (!s.is_inline() && detail::hyb::base_of(r.first) == detail::hyb::base_of(r.last)) {
         const page_t base = s.key();
         const header* h = detail::hyb::hdr(s.tail);
         const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
-        if (detail::hyb::revoke_splits(h, lo, hi) && h->cap <= h->runs) {
-          result = errc::revoked_extra;
-          const std::uint16_t* a = detail::hyb::u16s(h);
-          const std::uint32_t i = detail::hyb::lower_u16(a + 1, h->runs, 2, lo);
-          if (lo - a[2 * i] <= a[2 * i + 1] - hi) rr.first = base + a[2 * i];
-          else rr.last = base + a[2 * i + 1];
+        if (detail::hyb::revoke_splits(h, lo, hi) && h->cap <= h->runs && !grow_list(c)) {
+          short_of_memory = true;
+          drop = drop_for_list_split(h, base, lo, hi);
         }
       }
+    }
+    if (short_of_memory) {
+      if (exact) return errc::out_of_memory;
+      if (drop.victim.valid() && !retried) {
+        // The victim goes first (it needs no split), which frees the place the
+        // split needs; then the revoke is tried once more.
+        static_cast<void>(revoke_impl(drop.victim, on_removed, true, true));
+        remember_single_run();
+        static_cast<void>(revoke_impl(r, on_removed, false, true));
+        return errc::revoked_extra;
+      }
+      result = errc::revoked_extra;
+      rr = drop.widened;
     }
 
     const page_range window{rr.first, rr.last < max_page ? rr.last + 1 : rr.last};
@@ -431,12 +616,14 @@ class hybrid {
     runs_ = 0;
     heap_ = 0;
     lax_ = false;
+    needy_ = false;
   }
 
   /// Becomes a copy of o. Strong guarantee.
   [[nodiscard]] errc assign(const hybrid& o) noexcept {
     if (this == &o) return errc::ok;
     index copy(tree_.allocator());
+    if (copy.reserve_inserts(reserve_count()) != errc::ok) return errc::out_of_memory;  // empty: takes nothing
     cursor src = o.tree_.first();
     if (copy.assign_sorted(o.tree_.size(), [&]() noexcept {
           const slot v = o.tree_[src];
@@ -479,8 +666,67 @@ class hybrid {
     pages_ = o.pages_;
     runs_ = o.runs_;
     heap_ = heap;
-    lax_ = o.lax_;
+    // o's run lists carry o's reserve; a different count of ours is made good later.
+    lax_ = o.lax_ || o.reserve_count() != reserve_count();
+    needy_ = o.needy_ || o.reserve_count() < reserve_count();
     one_ = o.one_;
+    return errc::ok;
+  }
+
+  // ---- memory pressure -------------------------------------------------------------
+
+  [[nodiscard]] errc revoke_exact(page_range r) noexcept {
+    no_visitor none;
+    return revoke_exact(r, none);
+  }
+
+  /// Removes exactly r, or returns out_of_memory (a split found the reserve spent and
+  /// the allocator refused what it needs) with nothing changed.
+  template <class F>
+  [[nodiscard]] errc revoke_exact(page_range r, F&& on_removed) noexcept {
+    const errc e = revoke_impl(r, on_removed, true, false);
+    remember_single_run();
+    return e;
+  }
+
+  /// Keeps what `revokes` more revokes (one range each) need, so that they are exact
+  /// even if every allocation is refused: index nodes for that many splits, and that
+  /// many free pairs in every run list. 0 means the default, 1. Stays in force:
+  /// every grant refills to it. out_of_memory: nothing changed.
+  [[nodiscard]] errc reserve(std::size_t revokes) noexcept {
+    const std::size_t t = revokes == 0 ? 1 : revokes;
+    const std::size_t old_t = reserve_count();
+    repairs fix;
+    if (!prepare_repairs(fix, t)) return errc::out_of_memory;
+    if (tree_.reserve_inserts(t) != errc::ok) {
+      drop_repairs(fix);
+      return errc::out_of_memory;
+    }
+    commit_repairs(fix);
+    needy_ = false;
+    if (t < old_t) lax_ = true;  // run lists keep the larger room until shrink_to_fit()
+    return errc::ok;
+  }
+  /// The revokes the reserve is kept for (what reserve() set).
+  [[nodiscard]] std::size_t reserve_count() const noexcept { return tree_.reserve_target(); }
+  /// Whether the reserve is full: the next reserve_count() revokes are exact.
+  [[nodiscard]] bool reserve_full() const noexcept {
+    return !needy_ && tree_.spare_nodes() >= tree_.worst_need();
+  }
+
+  /// Rebuilds the set in ascending order with every chunk in its smallest form and
+  /// every container at the capacity that build gives it: afterwards memory_bytes()
+  /// depends on the pages and reserve_count() alone. out_of_memory: nothing changed.
+  [[nodiscard]] errc shrink_to_fit() noexcept {
+    hybrid fresh(tree_.allocator());
+    if (fresh.reserve(reserve_count()) != errc::ok) return errc::out_of_memory;  // empty: takes nothing
+    bool ok = true;
+    static_cast<void>(walk(page_range{0, max_page}, [&](page_range p) noexcept {
+      ok = fresh.grant(p) == errc::ok;
+      return ok;
+    }));
+    if (!ok) return errc::out_of_memory;
+    *this = static_cast<hybrid&&>(fresh);
     return errc::ok;
   }
 
@@ -509,6 +755,8 @@ class hybrid {
         if (!page_range{s.head, s.tail}.valid()) return false;
       } else if (!check_container(s, heap)) {
         return false;
+      } else if (!needy_ && short_of_pairs(s, reserve_count())) {
+        return false;  // a run list short of its reserve must be marked for repair
       }
       if (have_prev) {
         const page_t prev_last = prev.is_run() ? prev.tail : prev.key() + last_offset;
@@ -645,12 +893,14 @@ class hybrid {
     if (lo == hi && v.kind == rep::dense) return grant_dense_page(h, lo, r.first, on_added);
     const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
     const std::uint32_t len = hi - lo + 1;
-    if (before.pages == len) return static_cast<int>(errc::ok);
+    // A successful grant leaves the reserve full; this is the only allocation here.
+    if (before.pages == len) return static_cast<int>(tree_.prepare_reserve());
     const std::uint32_t start_after = before.below ? 0u : 1u;
     const stats after{h->pages + len - before.pages, h->runs + start_after - before.starts,
                       h->words + ((hi >> 6) - (lo >> 6) + 1) - before.words};
     const rep k = static_cast<rep>(h->kind);
-    if (detail::hyb::rep_for(after) != k || !capacity_fits(h->cap, detail::hyb::entries_needed(k, after))) return -1;
+    if (detail::hyb::rep_for(after) != k || !capacity_fits(h->cap, need_of(k, after))) return -1;
+    if (tree_.prepare_reserve() != errc::ok) return static_cast<int>(errc::out_of_memory);
     if constexpr (!std::is_same_v<std::remove_cvref_t<F>, no_visitor>) {
       std::uint32_t cur = lo;
       detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
@@ -673,11 +923,12 @@ class hybrid {
     detail::word_t* w = detail::hyb::bitwords(h);
     const detail::word_t bit = detail::word_t{1} << (off & 63u);
     detail::word_t& word = w[off >> 6];
-    if ((word & bit) != 0) return static_cast<int>(errc::ok);
+    if ((word & bit) != 0) return static_cast<int>(tree_.prepare_reserve());
     auto test = [&](std::uint32_t o) noexcept { return ((w[o >> 6] >> (o & 63u)) & 1u) != 0; };
     const std::uint32_t joins = (test(off - 1) ? 1u : 0u) + (test(off + 1) ? 1u : 0u);
     const stats after{h->pages + 1u, h->runs + 1u - joins, h->words + (word == 0 ? 1u : 0u)};
     if (detail::hyb::rep_for(after) != rep::dense) return -1;
+    if (tree_.prepare_reserve() != errc::ok) return static_cast<int>(errc::out_of_memory);
     word |= bit;
     detail::hyb::set_counts(h, after);
     on_added(page_range::single(page));
@@ -716,7 +967,7 @@ class hybrid {
       return static_cast<int>(errc::ok);
     }
     const stats now{h->pages, h->runs, h->words};
-    const std::uint32_t need = detail::hyb::entries_needed(static_cast<rep>(h->kind), now);
+    const std::uint32_t need = need_of(static_cast<rep>(h->kind), now);
     if (detail::hyb::rep_for(now) != static_cast<rep>(h->kind) || !capacity_fits(h->cap, need)) {
       normalize(base);
       tree_.settle();
@@ -816,7 +1067,7 @@ class hybrid {
                                [&](auto&& emit) noexcept { union_of(x, c, emit); });
       return true;
     }
-    const std::uint32_t need = detail::hyb::entries_needed(x.to, x.after);
+    const std::uint32_t need = need_of(x.to, x.after);
     if (c && x.from == x.to && capacity_fits(detail::hyb::hdr(tree_[c].tail)->cap, need)) {
       x.in_place = true;
       return true;
@@ -1050,11 +1301,11 @@ class hybrid {
     if (want == now) {
       if (!c || tree_[c].is_inline()) return;
       header* h = detail::hyb::hdr(tree_[c].tail);
-      const std::uint32_t need = detail::hyb::entries_needed(now, s);
+      const std::uint32_t need = need_of(now, s);
       if (capacity_fits(h->cap, need)) return;
       header* fresh = alloc_container(now, detail::hyb::grown_capacity(now, need));
       if (fresh == nullptr) {
-        if (h->cap < need) lax_ = true;
+        refused();
         return;
       }
       detail::hyb::copy_into(h, fresh);
@@ -1072,7 +1323,7 @@ class hybrid {
         ++n;
       });
       if (tree_.prepare_inserts(keys, n) != errc::ok) {
-        lax_ = true;
+        refused();
         return;
       }
       const cursor at = container_at(base);  // preparing may have moved the slot
@@ -1087,9 +1338,9 @@ class hybrid {
     if (want == rep::inline_sparse) {
       detail::hyb::fill_inline(fresh.head, fresh.tail, base, source);
     } else {
-      h = alloc_container(want, detail::hyb::grown_capacity(want, detail::hyb::entries_needed(want, s)));
+      h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, s)));
       if (h == nullptr) {
-        lax_ = true;
+        refused();
         return;
       }
       detail::hyb::fill(h, want, source);
@@ -1104,11 +1355,19 @@ class hybrid {
     }
     if (tree_.prepare_insert(base) != errc::ok) {
       if (h != nullptr) free_container(h);
-      lax_ = true;
+      refused();
       return;
     }
     clear_run_slots(base, base + last_offset);
     tree_.insert(fresh);
+  }
+
+  /// A conversion or resize was refused: the chunk stays in a larger or fuller exact
+  /// form (which the checker then accepts), and a run list may lack free pairs (which
+  /// the next grant repairs).
+  void refused() noexcept {
+    lax_ = true;
+    needy_ = true;
   }
 
   // ---- memory ------------------------------------------------------------------------------
@@ -1193,7 +1452,7 @@ class hybrid {
       const rep now = c ? view::of(tree_[c]).kind : rep::run;
       if (detail::hyb::rep_for(st) != now) return false;
       if (c && !tree_[c].is_inline() &&
-          !capacity_fits(detail::hyb::hdr(tree_[c].tail)->cap, detail::hyb::entries_needed(now, st)))
+          !capacity_fits(detail::hyb::hdr(tree_[c].tail)->cap, need_of(now, st)))
         return false;
       return true;
     };
@@ -1216,7 +1475,8 @@ class hybrid {
   std::uint64_t pages_ = 0;
   std::uint64_t runs_ = 0;
   std::size_t heap_ = 0;
-  bool lax_ = false;
+  bool lax_ = false;    // a refused allocation left some chunk in a larger exact form
+  bool needy_ = false;  // ...possibly a run list with fewer free pairs than the reserve
   page_range one_ = page_range::invalid();  // the only run, when runs_ == 1
 };
 

@@ -281,6 +281,24 @@ class icl_set {
     return errc::ok;
   }
 
+  errc revoke_exact(page_range r) noexcept { return revoke(r); }
+  /// The same as revoke(), which here is already exact or out_of_memory with nothing
+  /// changed.
+  template <class F>
+  errc revoke_exact(page_range r, F&& on_removed) noexcept {
+    return revoke(r, static_cast<F&&>(on_removed));
+  }
+  /// The oracle holds no revoke reserve (its revokes may fail instead, see the
+  /// header): the count is recorded and reserve_full() stays false.
+  errc reserve(std::size_t revokes) noexcept {
+    reserve_ = revokes == 0 ? 1 : revokes;
+    return errc::ok;
+  }
+  [[nodiscard]] std::size_t reserve_count() const noexcept { return reserve_; }
+  [[nodiscard]] bool reserve_full() const noexcept { return false; }
+  /// One node per run and one bookkeeping block: nothing to give back.
+  errc shrink_to_fit() noexcept { return errc::ok; }
+
   /// Empty the set and return all its memory.
   void clear() noexcept { release(); }
 
@@ -401,6 +419,7 @@ class icl_set {
   [[no_unique_address]] Alloc alloc_{};
   state* st_ = nullptr;
   std::uint64_t count_ = 0;
+  std::size_t reserve_ = 1;  // recorded only (see reserve())
 };
 
 static_assert(page_set<icl_set<>>);

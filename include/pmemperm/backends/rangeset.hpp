@@ -9,14 +9,25 @@
 // plus O(k) for the k entries a grant merges or a revoke removes. count() and
 // range_count() are O(1). for_each_range is O(log n + runs visited).
 //
-// Failure behaviour: a grant that needs memory reserves it before changing
-// anything; if the allocator refuses it returns out_of_memory and the set,
-// memory_bytes() included, is unchanged. A revoke never fails: the index always
-// keeps the nodes one split may need (counted in memory_bytes()) and refills them
-// afterwards. Only if that refill was refused and a second split is asked for
-// before memory returns does a revoke drop the smaller of the two pieces as well,
-// report those pages to on_removed and return revoked_extra: no page of the
-// revoked range is ever left granted.
+// Failure behaviour: a grant that needs memory — its own nodes and the refill of
+// the revoke reserve — takes it before changing anything; if the allocator refuses
+// it returns out_of_memory and the set, memory_bytes() included, is unchanged. So
+// after a successful grant the reserve is full: the index nodes that reserve_count()
+// revokes may need for their splits (one range, one new entry each; 1 unless
+// reserve(n) raised it), counted in memory_bytes().
+//
+// A revoke that must split a run and finds the reserve spent first asks the
+// allocator for the node. revoke_exact() then either removes exactly r or returns
+// out_of_memory with nothing changed. revoke() never fails: only when that very
+// allocation is refused does it drop more than r, and then as little as it can
+// without memory — the smaller of the two pieces of the split run, or the smallest
+// other run in the index leaf that has to take the new entry, whichever holds
+// fewer pages — reports those pages to on_removed and returns revoked_extra. No
+// page of the revoked range is ever left granted.
+//
+// shrink_to_fit() repacks the index densely: afterwards memory_bytes() depends on
+// the number of runs and the reserve count alone. Before it, the index carries the
+// slack of its history (leaves between a third full and full).
 //
 // Visitors run while the operation is in progress and must not access the set.
 #pragma once
@@ -26,6 +37,7 @@
 #include <type_traits>
 
 #include "../allocator.hpp"
+#include "../config.hpp"
 #include "../detail/btree.hpp"
 #include "../page_set.hpp"
 #include "../types.hpp"
@@ -77,6 +89,8 @@ class rangeset {
       tree_.settle();
       return errc::ok;
     }
+    // Merging needs no node, but a successful grant leaves the reserve full.
+    if (const errc e = tree_.prepare_reserve(); e != errc::ok) return e;
     // Merge every entry that overlaps or touches r into the first one; report
     // the gaps between them that r fills.
     page_t cur = r.first;
@@ -111,13 +125,53 @@ class rangeset {
 
   [[nodiscard]] errc revoke(page_range r) noexcept { return revoke(r, [](page_range) noexcept {}); }
 
+  /// Removes r (see the header: never fails; revoked_extra when memory was refused).
   template <class F>
   [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
+    return revoke_impl(r, on_removed, false);
+  }
+
+  [[nodiscard]] errc revoke_exact(page_range r) noexcept { return revoke_exact(r, [](page_range) noexcept {}); }
+
+  /// Removes exactly r, or returns out_of_memory (a split found the reserve spent
+  /// and the allocator refused a node) with nothing changed.
+  template <class F>
+  [[nodiscard]] errc revoke_exact(page_range r, F&& on_removed) noexcept {
+    return revoke_impl(r, on_removed, true);
+  }
+
+  /// Keeps what `revokes` more revokes (one range each) need, so that they are
+  /// exact even if every allocation is refused; 0 means the default, 1. Stays in
+  /// force: every operation refills to it. out_of_memory: nothing changed.
+  [[nodiscard]] errc reserve(std::size_t revokes) noexcept { return tree_.reserve_inserts(revokes == 0 ? 1 : revokes); }
+  /// The revokes the reserve is kept for (what reserve() set).
+  [[nodiscard]] std::size_t reserve_count() const noexcept { return tree_.reserve_target(); }
+  /// Whether the reserve is full: the next reserve_count() revokes are exact.
+  [[nodiscard]] bool reserve_full() const noexcept { return !tree_.reserve_short() && tree_.spare_nodes() >= tree_.worst_need(); }
+
+  /// Repacks the index densely, its reserve included. out_of_memory: nothing changed.
+  [[nodiscard]] errc shrink_to_fit() noexcept {
+    index fresh(tree_.allocator());
+    if (fresh.reserve_inserts(tree_.reserve_target()) != errc::ok) return errc::out_of_memory;
+    cursor c = tree_.first();
+    const errc e = fresh.assign_sorted(tree_.size(), [&]() noexcept {
+      const entry v = tree_[c];
+      c = tree_.next(c);
+      return v;
+    });
+    if (e != errc::ok) return e;
+    tree_ = static_cast<index&&>(fresh);
+    return errc::ok;
+  }
+
+ private:
+  template <class F>
+  errc revoke_impl(page_range r, F& on_removed, bool exact) noexcept {
     if (!r.valid()) return errc::invalid_range;
     cursor c = first_overlapping(r.first);
     if (!c || tree_[c].first > r.last) return errc::ok;
     entry& e = tree_[c];
-    if (e.first < r.first && e.last > r.last) return split(c, r, on_removed);
+    if (e.first < r.first && e.last > r.last) return split(c, r, on_removed, exact);
     std::uint64_t removed = 0;
     cursor d = c;
     if (e.first < r.first) {  // the head run loses its tail
@@ -147,6 +201,7 @@ class rangeset {
     return errc::ok;
   }
 
+ public:
   void clear() noexcept {
     tree_.clear();
     pages_ = 0;
@@ -238,29 +293,67 @@ class rangeset {
     if (!c) return tree_.first();
     return tree_[c].last + 1 >= p ? c : tree_.next(c);
   }
-  /// r lies strictly inside the run at c: cut it in two.
+  /// r lies strictly inside the run at c: cut it in two. If the reserve is spent,
+  /// ask for a node first; only a refusal lets revoke() drop more (see the header).
   template <class F>
-  errc split(cursor c, page_range r, F& on_removed) noexcept {
-    entry& e = tree_[c];
-    const entry right{r.last + 1, e.last};
-    if (tree_.insert_ready(right.first)) {
-      e.last = r.first - 1;
-      tree_.insert(right);
-      pages_ -= r.size();
-      on_removed(r);
-      tree_.settle();
-      return errc::ok;
+  errc split(cursor c, page_range r, F& on_removed, bool exact) noexcept {
+    const page_t key = r.last + 1;
+    std::size_t added = 0;
+    if (!tree_.insert_ready(key) && tree_.make_insert_ready(key, added) != errc::ok) {
+      if (exact) return errc::out_of_memory;
+      return split_without_memory(c, r, on_removed);
     }
-    // The reserve was used up and could not be refilled: security first, the
-    // smaller piece goes too.
+    entry& e = tree_[c];
+    const entry right{key, e.last};
+    e.last = r.first - 1;
+    tree_.insert(right);
+    pages_ -= r.size();
+    on_removed(r);
+    tree_.settle();
+    return errc::ok;
+  }
+
+  /// The split needs a slot in a full leaf and no node can be had: drop the fewest
+  /// pages that make it fit — a whole other run of that leaf (which frees its slot),
+  /// or else the smaller piece of the cut run (which then needs no new entry).
+  template <class F>
+  errc split_without_memory(cursor c, page_range r, F& on_removed) noexcept {
+    const entry e = tree_[c];
+    const std::uint64_t below = r.first - e.first, above = e.last - r.last;
+    const std::uint64_t side = below <= above ? below : above;
+    cursor victim{};
+    std::uint64_t victim_pages = side;
+    const cursor leaf = tree_.leaf_for(r.last + 1);
+    for (std::size_t i = 0, n = index::leaf_size(leaf); i < n; ++i) {
+      const entry& x = tree_[cursor{leaf.leaf, i}];
+      const std::uint64_t pages = x.last - x.first + 1;
+      if (x.first != e.first && pages < victim_pages) {
+        victim = cursor{leaf.leaf, i};
+        victim_pages = pages;
+      }
+    }
+    if (victim) {
+      const entry x = tree_[victim];
+      if (x.first < e.first) on_removed(page_range{x.first, x.last});
+      on_removed(r);
+      if (x.first > e.first) on_removed(page_range{x.first, x.last});
+      tree_.erase(victim, 1);
+      PMEMPERM_ASSERT(tree_.insert_ready(r.last + 1));
+      const cursor d = tree_.find_last_le(r.first);
+      tree_[d].last = r.first - 1;
+      tree_.insert(entry{r.last + 1, e.last});
+      pages_ -= r.size() + victim_pages;
+      tree_.settle();
+      return errc::revoked_extra;
+    }
     page_range gone;
-    if (r.first - e.first <= e.last - r.last) {
+    if (below <= above) {
       gone = page_range{e.first, r.last};
-      e.first = r.last + 1;
+      tree_[c].first = r.last + 1;
       tree_.key_raised(c);
     } else {
       gone = page_range{r.first, e.last};
-      e.last = r.first - 1;
+      tree_[c].last = r.first - 1;
     }
     pages_ -= gone.size();
     on_removed(gone);

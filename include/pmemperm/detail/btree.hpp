@@ -28,11 +28,19 @@
 //
 // Failure behaviour: insert() never allocates. It takes nodes from a spare list that
 // the caller fills beforehand with prepare_insert() (fallible, all or nothing). After
-// every operation settle() keeps enough spare nodes for one more insert anywhere
-// (worst_need()), so a caller that must not fail — a revoke splitting a range — can
-// always insert once; settle() refills the reserve afterwards, and if the allocator
-// refuses, reserve_short() says so until a later operation refills it. All spare
-// nodes are counted in memory_bytes().
+// every operation settle() keeps enough spare nodes for reserve_target() more inserts
+// anywhere (worst_need(); the target is 1 unless reserve_inserts() changed it), so a
+// caller that must not fail — a revoke splitting a range — can always insert that
+// many times; settle() refills the reserve afterwards, and if the allocator refuses,
+// reserve_short() says so until a later operation refills it. All spare nodes are
+// counted in memory_bytes().
+//
+// Reserve bound: one insert takes at most one node per full node on its path plus a
+// new root, so t inserts take at most (h + 1) for the first and (h + 1 + g) for each
+// later one, where g bounds how often the height can grow meanwhile (a root split
+// needs a full root, so g grows with log_{fan-out/2} t). That is the reserve kept:
+// about t·(height + 2) nodes for a target of t, and nothing while a lone root leaf
+// has room for all t.
 #pragma once
 
 #include <cstddef>
@@ -118,9 +126,11 @@ class btree {
         bytes_(o.bytes_),
         spares_(o.spares_),
         height_(o.height_),
+        target_(o.target_),
         short_(o.short_) {
     adopt_inline(o);
     o.forget();
+    o.target_ = 1;
   }
   btree& operator=(btree&& o) noexcept {
     if (this != &o) {
@@ -132,9 +142,11 @@ class btree {
       bytes_ = o.bytes_;
       spares_ = o.spares_;
       height_ = o.height_;
+      target_ = o.target_;
       short_ = o.short_;
       adopt_inline(o);
       o.forget();
+      o.target_ = 1;
     }
     return *this;
   }
@@ -148,6 +160,8 @@ class btree {
   /// True after a settle() could not refill the reserve; the next insert that
   /// needs a new node may then find none (insert_ready() says so).
   [[nodiscard]] bool reserve_short() const noexcept { return short_; }
+  /// Inserts the reserve covers once it is full (1 unless reserve_inserts() set it).
+  [[nodiscard]] std::size_t reserve_target() const noexcept { return target_; }
   [[nodiscard]] const Alloc& allocator() const noexcept { return alloc_; }
   /// The allocator, for a backend that keeps more than index nodes (containers).
   [[nodiscard]] Alloc& allocator() noexcept { return alloc_; }
@@ -202,6 +216,24 @@ class btree {
 
   /// Values left in c's leaf from c on (for erase runs).
   [[nodiscard]] static std::size_t run_in_leaf(cursor c) noexcept { return c.leaf->count - c.slot; }
+  /// Values in c's leaf.
+  [[nodiscard]] static std::size_t leaf_size(cursor c) noexcept { return c.leaf->count; }
+  /// The first value of the leaf an insert of `key` goes to (the node a split of a
+  /// run would have to make room in). Precondition: the tree is not empty.
+  [[nodiscard]] cursor leaf_for(page_t key) const noexcept { return cursor{descend(key), 0}; }
+
+  /// Fills the reserve up to worst_need() now. All or nothing: on out_of_memory no
+  /// spare was added. For an operation that must leave the reserve full.
+  [[nodiscard]] errc prepare_reserve() noexcept {
+    const std::size_t had = spares_, need = worst_need();
+    while (spares_ < need) {
+      if (!add_spare()) {
+        while (spares_ > had) free_one_spare();
+        return errc::out_of_memory;
+      }
+    }
+    return errc::ok;
+  }
 
   // ---- modification -------------------------------------------------------------
 
@@ -215,11 +247,12 @@ class btree {
   /// cannot rely on the rooms of today's leaves.
   [[nodiscard]] errc prepare_inserts(const page_t* keys_in, std::size_t n, bool may_restructure = false) noexcept {
     if (n == 0) return errc::ok;
+    const std::size_t t = target_;
     std::size_t fresh_cap = 0;
     if (root_ == nullptr) {
-      fresh_cap = small_capacity(n + 1);
-    } else if (root_->leaf && root_->capacity < leaf_capacity && root_->count + n + 1u > root_->capacity) {
-      fresh_cap = small_capacity(std::size_t{root_->count} + n + 1u);
+      fresh_cap = small_capacity(n + t);
+    } else if (root_->leaf && root_->capacity < leaf_capacity && root_->count + n + t > root_->capacity) {
+      fresh_cap = small_capacity(std::size_t{root_->count} + n + t);
     }
     node* fresh = nullptr;
     if (fresh_cap != 0) {
@@ -230,16 +263,11 @@ class btree {
     if (fresh != nullptr || root_->leaf) {
       const std::size_t have = root_ ? root_->count : 0;
       const std::size_t cap = fresh ? fresh_cap : root_->capacity;
-      if (have + n < cap) {
-        need = 0;  // fits, and a slot stays free for a revoke
-      } else if (have + n == cap) {
-        need = cap < leaf_capacity ? 1 : 2;  // fits; the reserve must cover the full leaf
-      } else {
-        need = n * 3 + 4;  // a full root leaf splits: each insert <= 3 nodes, then a 2-level reserve
-      }
+      // The n inserts and the t of the reserve after them, all into this root leaf.
+      need = leaf_root_need(have, cap, n + t);
     } else if (n == 1) {
       const std::size_t path = path_need(keys_in[0]);
-      need = path + height_ + 1 + (path == height_ + 1 ? 1 : 0);
+      need = path + inner_need(height_ + (path == height_ + 1 ? 1 : 0), t);
     } else {
       // Several inserts: free if every target leaf has a slot for every key routed
       // to it (then nothing splits); otherwise a crude bound, one whole path per
@@ -252,7 +280,7 @@ class btree {
           if (descend(keys_in[j]) == l) ++same;
         fits = room(l) > same;
       }
-      need = fits ? height_ + 1 : n * (height_ + 2) + height_ + 2;
+      need = fits ? inner_need(height_, t) : n * (height_ + 2) + inner_need(height_ + 1, t);
     }
     const std::size_t had = spares_;
     while (spares_ < need) {
@@ -271,6 +299,56 @@ class btree {
     if (root_ == nullptr) return false;
     if (root_->leaf && root_->count < root_->capacity) return true;
     return spares_ >= path_need(key);
+  }
+
+  /// Makes insert_ready(key) true by adding spare nodes; `added` counts them, so a
+  /// caller that abandons the insert can give them back with drop_spares(). All or
+  /// nothing: on out_of_memory no spare was added.
+  [[nodiscard]] errc make_insert_ready(page_t key, std::size_t& added) noexcept {
+    added = 0;
+    if (root_ == nullptr) return errc::invalid_range;  // nothing to insert next to
+    while (!insert_ready(key)) {
+      if (!add_spare()) {
+        drop_spares(added);
+        added = 0;
+        return errc::out_of_memory;
+      }
+      ++added;
+    }
+    return errc::ok;
+  }
+
+  /// Frees k spare nodes (k <= spare_nodes()), e.g. the ones make_insert_ready() added.
+  void drop_spares(std::size_t k) noexcept {
+    for (; k > 0 && spares_ > 0; --k) free_one_spare();
+  }
+
+  /// Sets the reserve to cover t inserts (the next settle() keeps it so) and fills it
+  /// now. All or nothing: on out_of_memory the target and the spares are as before.
+  [[nodiscard]] errc reserve_inserts(std::size_t t) noexcept {
+    const std::size_t old_target = target_, had = spares_;
+    target_ = t;
+    if (root_ != nullptr && root_->leaf && root_->capacity < leaf_capacity && root_->count + t > root_->capacity &&
+        root_->count + t < leaf_capacity) {
+      // A lone small root grown to hold t more values needs no spare at all.
+      node* n = alloc_leaf(small_capacity(std::size_t{root_->count} + t + 1u));
+      if (n == nullptr) {
+        target_ = old_target;
+        return errc::out_of_memory;
+      }
+      replace_root_leaf(n);
+    }
+    const std::size_t need = worst_need();
+    while (spares_ < need) {
+      if (!add_spare()) {
+        while (spares_ > had) free_one_spare();
+        target_ = old_target;
+        return errc::out_of_memory;
+      }
+    }
+    while (spares_ > need) free_one_spare();
+    short_ = false;
+    return errc::ok;
   }
 
   /// Inserts v; its key must not be present. Precondition: insert_ready(KeyOf::key(v))
@@ -349,10 +427,15 @@ class btree {
       height_ = 0;
     }
     if (root_ != nullptr && root_->leaf) {
-      const std::size_t want = small_capacity(std::size_t{root_->count} + 2u);
+      const std::size_t count = root_->count;
+      const std::size_t want = small_capacity(count + target_ + 1u);
       const bool over = want < leaf_capacity && root_->capacity > 2 * want;
-      const bool tight = root_->count >= root_->capacity && root_->capacity < leaf_capacity;
-      if (over || tight) {
+      const bool tight = count + target_ > root_->capacity && root_->capacity < leaf_capacity;
+      if (inline_capacity > 0 && !is_inline(root_) && count + target_ <= inline_capacity) {
+        // Back into the object: needs no memory, and the bytes are then those of a
+        // set that was small all along.
+        replace_root_leaf(alloc_leaf(inline_capacity));
+      } else if (over || tight) {
         if (node* n = alloc_leaf(want)) replace_root_leaf(n);
       }
     }
@@ -385,8 +468,8 @@ class btree {
     std::size_t per_level[max_height] = {};
     std::size_t levels = 1;
     std::size_t root_cap = leaf_capacity;
-    if (n + 1 < leaf_capacity) {
-      root_cap = small_capacity(n + 2);
+    if (n + target_ < leaf_capacity) {
+      root_cap = small_capacity(n + target_);
       per_level[0] = 1;
     } else {
       per_level[0] = (n + leaf_capacity - 1) / leaf_capacity;
@@ -400,7 +483,8 @@ class btree {
     const bool small_root = root_cap < leaf_capacity;
     const bool inline_root = inline_capacity > 0 && root_cap <= inline_capacity;
     if (small_root) full_nodes = 0;
-    const std::size_t reserve = levels == 1 ? (small_root ? 0 : (n < leaf_capacity ? 0 : 2)) : levels + 1;
+    const std::size_t reserve =
+        levels == 1 ? (small_root ? 0 : leaf_root_need(n, leaf_capacity, target_)) : inner_need(levels, target_);
     // Allocate everything first into a private list.
     node* list = nullptr;
     std::size_t got = 0, got_bytes = 0;
@@ -491,14 +575,11 @@ class btree {
     return errc::ok;
   }
 
-  /// Nodes one insert may need in the worst case, over all keys.
+  /// Nodes reserve_target() inserts may need in the worst case, over all keys.
   [[nodiscard]] std::size_t worst_need() const noexcept {
     if (root_ == nullptr) return 0;
-    if (root_->leaf) {
-      if (root_->count < root_->capacity) return 0;
-      return root_->capacity < leaf_capacity ? 1 : 2;
-    }
-    return height_ + 1;
+    if (root_->leaf) return leaf_root_need(root_->count, root_->capacity, target_);
+    return inner_need(height_, target_);
   }
 
   /// Structural check for tests: ordering, separators, parent links, uniform
@@ -524,6 +605,27 @@ class btree {
 
  private:
   // ---- raw memory -----------------------------------------------------------------
+
+  /// How often t inserts can raise the height: once, and once more for every
+  /// factor of half the fan-out they could fill (a root splits only when full).
+  static constexpr std::size_t height_growth(std::size_t t) noexcept {
+    std::size_t g = 1;
+    for (std::size_t x = t; x >= internal_capacity / 2; x /= internal_capacity / 2) ++g;
+    return g;
+  }
+  /// Spares for t inserts into a tree of height h >= 2 (the first insert's path and
+  /// a new root, then each later one with the height grown).
+  static constexpr std::size_t inner_need(std::size_t h, std::size_t t) noexcept {
+    if (t == 0) return 0;
+    return (h + 1) + (t - 1) * (h + 1 + height_growth(t));
+  }
+  /// Spares for t inserts into a lone root leaf holding `count` of `cap` values: none
+  /// while they fit; else the first overflow (a small root grows into a full node, a
+  /// full one splits under a new root) and then the two-level bound for the rest.
+  static constexpr std::size_t leaf_root_need(std::size_t count, std::size_t cap, std::size_t t) noexcept {
+    if (count + t <= cap) return 0;
+    return (cap < leaf_capacity ? 1u : 2u) + (t - 1) * (2 + height_growth(t));
+  }
 
   static constexpr std::size_t leaf_bytes(std::size_t cap) noexcept {
     return cap >= leaf_capacity ? NodeBytes : header_bytes + cap * sizeof(Value);
@@ -711,6 +813,10 @@ class btree {
     node* l = descend(key);
     if (l->count < l->capacity) return 0;
     if (l->parent == nullptr) return l->capacity < leaf_capacity ? 1 : 2;
+    // make_room_leaf shifts into a neighbour with room for two first.
+    node* p = l->parent;
+    if (l->slot > 0 && room(kids(p)[l->slot - 1u]) >= 2) return 0;
+    if (l->slot + 1u < p->count && room(kids(p)[l->slot + 1u]) >= 2) return 0;
     std::size_t n = 1;
     node* x = l->parent;
     while (x != nullptr && x->count == internal_capacity) {
@@ -1007,6 +1113,7 @@ class btree {
   std::size_t bytes_ = 0;
   std::size_t spares_ = 0;
   std::size_t height_ = 0;
+  std::size_t target_ = 1;  // inserts the reserve covers
   bool short_ = false;
   alignas(16) unsigned char inline_[inline_capacity > 0 ? header_bytes + inline_capacity * sizeof(Value) : 1];
 };
