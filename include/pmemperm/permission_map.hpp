@@ -507,28 +507,11 @@ class permission_map {
     if constexpr (!rebound::metered) {
       // A fixed-size set holds what it holds; its budget can only be checked.
       if (s.memory_bytes() > m.budget) return errc::budget_exceeded;
-      return s.grant(r);
-    } else {
-      m.enforce = true;
-      m.refused_for_budget = false;
-      errc e = s.grant(r);
-      m.enforce = false;
-      if (e == errc::out_of_memory && m.refused_for_budget) e = errc::budget_exceeded;
-      return e;
     }
+    return metered(m, [&]() noexcept { return s.grant(r); });
   }
   errc assign_metered(domain_meter& m, set_type& to, const set_type& from) noexcept {
-    if constexpr (!rebound::metered) {
-      static_cast<void>(m);
-      return to.assign(from);
-    } else {
-      m.enforce = true;
-      m.refused_for_budget = false;
-      errc e = to.assign(from);
-      m.enforce = false;
-      if (e == errc::out_of_memory && m.refused_for_budget) e = errc::budget_exceeded;
-      return e;
-    }
+    return metered(m, [&]() noexcept { return to.assign(from); });
   }
 
   [[no_unique_address]] Alloc alloc_{};

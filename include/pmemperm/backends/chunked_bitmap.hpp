@@ -150,7 +150,7 @@ class chunked_bitmap {
 
     word_t* b0 = nullptr;
     word_t* b1 = nullptr;
-    word_t* spare = nullptr;  // a chain of new spare blocks
+    word_t* spare = nullptr;  // a chain of freshly allocated spare blocks
     std::size_t nspare = 0;
     auto undo = [&]() noexcept {
       if (b0 != nullptr) free_block(b0);
