@@ -11,14 +11,19 @@
 //   contains      independent queries (throughput) and a dependent chain (latency)
 //   contains_all  ranges of 1..1024 pages
 //   revoke        10% of the granted pages in blocks of up to 64
+//   pressure      (ours only, untimed) the same revokes with every allocation
+//                 refused: the pages lost beyond the revoked ones, and the same
+//                 after reserve(k), where it must be none (pressure.hpp)
 // and checks every answer: counts and exact run lists after build and revoke, and
 // the number of true answers of every query pass against the job's own reference
 // (binary searches over the generator's runs). A structure that answers wrongly is
-// reported WRONG, left out of the ratios, and the program exits 1.
+// reported WRONG, left out of the ratios, and the program exits 1; so does one
+// that breaks the revoke rule under pressure or loses a page after reserve(k).
 //
 // Output: a table per pattern with each structure's figures and its ratios to the
 // best comparator (Boost.ICL, CRoaring, absl::btree_map: whichever were found at
-// build time), a target summary for hybrid and rangeset, and in the output folder
+// build time), a target summary for hybrid and rangeset, the pressure tables, and
+// in the output folder
 // results.json, results.csv, and (with gnuplot) memory_per_page.png and
 // contains.png, rendered from the CSV by the charts.gp written beside them.
 #include <algorithm>
@@ -42,7 +47,9 @@
 
 #include <sys/utsname.h>
 
+#include <pmemperm/backends/capped_page.hpp>
 #include <pmemperm/backends/chunked_bitmap.hpp>
+#include <pmemperm/backends/flat_bitmap.hpp>
 #include <pmemperm/backends/hybrid.hpp>
 #include <pmemperm/backends/rangeset.hpp>
 
@@ -50,6 +57,7 @@
 #include "support/job.hpp"
 #include "support/kernels.hpp"
 #include "support/measure.hpp"
+#include "support/pressure.hpp"
 #include "support/structures.hpp"
 
 namespace {
@@ -80,7 +88,9 @@ void usage(std::FILE* to) {
                "\n"
                "Runs every pmemperm backend and every comparator found at build time on the\n"
                "fragmented patterns W1-W8 (DESIGN.md), checks that all give the same answers,\n"
-               "prints a table per pattern and writes results.json, results.csv and PNG charts.\n"
+               "measures what pmemperm's revokes lose when every allocation is refused (and\n"
+               "that after reserve() they lose nothing), prints a table per pattern and writes\n"
+               "results.json, results.csv and PNG charts.\n"
                "With no options: all patterns at full size, all structures, ./study-out.\n"
                "\n"
                "  --patterns LIST   comma-separated pattern ids, e.g. W1,W3,W8 (default: all)\n"
@@ -100,7 +110,8 @@ void usage(std::FILE* to) {
                "  --no-charts       do not run gnuplot\n"
                "  --help            this text\n"
                "\n"
-               "Exit status: 0 all structures agreed, 1 a structure gave a wrong answer,\n"
+               "Exit status: 0 all structures agreed, 1 a structure gave a wrong answer (or,\n"
+               "under memory pressure, broke the revoke rule or lost pages after reserve()),\n"
                "2 bad arguments or output folder.\n");
 }
 
@@ -201,6 +212,8 @@ struct structure {
   result (*single_pattern)(const job&, const settings&);  ///< W1–W7
   result (*domains_pattern)(const job&, const settings&); ///< W8; nullptr: not run
   const char* why_not_domains;
+  pressure_figures (*single_pressure)(const job&) = nullptr;   ///< ours only: W1–W7
+  pressure_figures (*domains_pressure)(const job&) = nullptr;  ///< ours only: W8
 };
 
 template <class W>
@@ -216,16 +229,33 @@ result run_many(const job& j, const settings& st) {
   return measure<many<W>>(j, st.min_time);
 }
 
+/// The pressure measure of pmemperm's set S over a refusable allocator (W1–W7),
+/// and of permission_map<M> over one (W8).
+template <class S>
+pressure_figures pressure_single(const job& j) {
+  return measure_pressure<pressure_set<S>>(j);
+}
+template <class M>
+pressure_figures pressure_mapped(const job& j) {
+  return measure_pressure<pressure_map<M>>(j);
+}
+
 std::vector<structure> all_structures() {
   std::vector<structure> s;
-  s.push_back({"hybrid", "pmemperm", &run_single<ours<hybrid<>>>, &run_mapped<hybrid<>>, nullptr});
-  s.push_back({"rangeset", "pmemperm", &run_single<ours<rangeset<>>>, &run_mapped<rangeset<>>, nullptr});
-  s.push_back({"chunked", "pmemperm", &run_single<ours<chunked_bitmap<>>>, &run_mapped<chunked_bitmap<>>, nullptr});
-  s.push_back({"capped", "pmemperm", &run_single<capped>, &run_mapped<capped_page>, nullptr});
+  s.push_back({"hybrid", "pmemperm", &run_single<ours<hybrid<>>>, &run_mapped<hybrid<>>, nullptr,
+               &pressure_single<hybrid<refusable>>, &pressure_mapped<hybrid<>>});
+  s.push_back({"rangeset", "pmemperm", &run_single<ours<rangeset<>>>, &run_mapped<rangeset<>>, nullptr,
+               &pressure_single<rangeset<refusable>>, &pressure_mapped<rangeset<>>});
+  s.push_back({"chunked", "pmemperm", &run_single<ours<chunked_bitmap<>>>, &run_mapped<chunked_bitmap<>>, nullptr,
+               &pressure_single<chunked_bitmap<refusable>>, &pressure_mapped<chunked_bitmap<>>});
+  s.push_back({"capped", "pmemperm", &run_single<capped>, &run_mapped<capped_page>, nullptr,
+               &pressure_single<capped_page>, &pressure_mapped<capped_page>});
 #if PMEMPERM_BENCH_HAVE_ICL
-  s.push_back({"icl_set", "pmemperm", &run_single<ours<icl_set<>>>, &run_mapped<icl_set<>>, nullptr});
+  s.push_back({"icl_set", "pmemperm", &run_single<ours<icl_set<>>>, &run_mapped<icl_set<>>, nullptr,
+               &pressure_single<icl_set<refusable>>, &pressure_mapped<icl_set<>>});
 #endif
-  s.push_back({"flat", "floor", &run_single<flat>, nullptr, "1024 flat bitmaps of the 2^30-page universe need 128 GiB"});
+  s.push_back({"flat", "floor", &run_single<flat>, nullptr, "1024 flat bitmaps of the 2^30-page universe need 128 GiB",
+               &pressure_single<flat_bitmap<refusable>>, nullptr});
 #if PMEMPERM_BENCH_HAVE_ICL
   s.push_back({"icl", "comparator", &run_single<icl>, &run_many<icl>, nullptr});
 #endif
@@ -373,15 +403,16 @@ void print_pattern(const pattern_report& p) {
   for (const result& r : p.results) {
     if (!r.ran) {
       std::printf("  %-9s %s\n", r.structure.c_str(), r.status.c_str());
-      continue;
+    } else {
+      static constexpr int widths[] = {11, 8, 12, 7, 10, 10, 9, 9, 12, 10};
+      const std::vector<std::string> cells = value_cells(r, p);
+      std::printf("  %-9s", r.structure.c_str());
+      for (std::size_t i = 0; i < cells.size(); ++i) std::printf(" %*s", widths[i], cells[i].c_str());
+      std::printf("%s\n", r.wrong ? "  WRONG" : "");
+      if (r.wrong) std::printf("  %-9s %s\n", "", r.status.c_str());
+      if (!r.revoke_note.empty()) std::printf("  %-9s (revoke: %s)\n", "", r.revoke_note.c_str());
     }
-    static constexpr int widths[] = {11, 8, 12, 7, 10, 10, 9, 9, 12, 10};
-    const std::vector<std::string> cells = value_cells(r, p);
-    std::printf("  %-9s", r.structure.c_str());
-    for (std::size_t i = 0; i < cells.size(); ++i) std::printf(" %*s", widths[i], cells[i].c_str());
-    std::printf("%s\n", r.wrong ? "  WRONG" : "");
-    if (r.wrong) std::printf("  %-9s %s\n", "", r.status.c_str());
-    if (!r.revoke_note.empty()) std::printf("  %-9s (revoke: %s)\n", "", r.revoke_note.c_str());
+    if (r.pressure.wrong) std::printf("  %-9s under pressure: %s\n", "", r.pressure.status.c_str());
   }
   std::printf("  ratio to the best comparator (< 1: better than all of them)\n");
   std::printf("  %-9s", "best:");
@@ -449,14 +480,15 @@ machine_info read_machine() {
   return m;
 }
 
-/// DESIGN.md's targets for hybrid and rangeset, pattern by pattern, as measured:
-/// a row per target, a cell per pattern ("0.71 ok", "1.44 MISS", "-").
-struct target_row {
+/// A row of a summary table (targets, pressure): a cell per pattern.
+struct summary_row {
   std::string what;
   std::vector<std::string> cells;
 };
 
-std::vector<target_row> target_table(const std::vector<pattern_report>& reports) {
+/// DESIGN.md's targets for hybrid and rangeset, pattern by pattern, as measured:
+/// a row per target, a cell per pattern ("0.71 ok", "1.44 MISS", "-").
+std::vector<summary_row> target_table(const std::vector<pattern_report>& reports) {
   struct spec {
     const char* what;
     const char* structure;
@@ -477,9 +509,9 @@ std::vector<target_row> target_table(const std::vector<pattern_report>& reports)
       {"rangeset revoke / icl (<= 0.33)", "rangeset", 6, "icl", 1.0 / 3},
       {"rangeset revoke / btree (<= 1)", "rangeset", 6, "btree", 1.0},
   };
-  std::vector<target_row> rows;
+  std::vector<summary_row> rows;
   for (const spec& sp : specs) {
-    target_row row{sp.what, {}};
+    summary_row row{sp.what, {}};
     for (const pattern_report& p : reports) {
       const result* r = find(p, sp.structure);
       double x = nan_value;
@@ -498,7 +530,7 @@ std::vector<target_row> target_table(const std::vector<pattern_report>& reports)
     rows.push_back(std::move(row));
   }
   // The absolute memory targets.
-  target_row extra{"hybrid extra (see note)", {}};
+  summary_row extra{"hybrid extra (see note)", {}};
   for (const pattern_report& p : reports) {
     const result* h = find(p, "hybrid");
     std::string cell = "-";
@@ -519,7 +551,7 @@ std::vector<target_row> target_table(const std::vector<pattern_report>& reports)
     extra.cells.push_back(cell);
   }
   rows.push_back(std::move(extra));
-  target_row per_range{"rangeset heap B per range (<= 20)", {}};
+  summary_row per_range{"rangeset heap B per range (<= 20)", {}};
   for (const pattern_report& p : reports) {
     const result* r = find(p, "rangeset");
     std::string cell = "-";
@@ -540,17 +572,121 @@ const char* const target_note =
     "array of 16-byte ranges (<= 256 B), W4 heap bytes per granted page (<= 8), W6 heap / CRoaring heap\n"
     "(<= 0.5). rangeset's speed targets are stated at 2^20 ranges (W3); the other patterns are shown too.\n";
 
-void print_targets(const std::vector<pattern_report>& reports) {
-  std::printf("\n=== targets (DESIGN.md), this run; ok = met ===\n");
-  std::printf("%-36s", "target");
-  for (const pattern_report& p : reports) std::printf(" %11s", study::name(p.id));
+/// Any result of the structure called `name` on pattern p (find() only returns
+/// one that ran and agreed), or nullptr.
+const result* find_any(const pattern_report& p, const std::string& name) {
+  for (const result& r : p.results)
+    if (r.structure == name) return &r;
+  return nullptr;
+}
+
+/// Which figure of the pressure measure a cell shows.
+enum class pressure_figure { plain, reserved, reserve_bytes };
+
+/// A cell of the pressure tables: pages lost, then "(Nx)" for revokes that
+/// returned revoked_extra, "(N refused)" for revokes refused, "*" where reserve(k)
+/// was refused by design; or the bytes reserve(k) added. `na` is what a
+/// comparator shows.
+std::string pressure_cell(const result* r, pressure_figure which, const char* na) {
+  if (r == nullptr) return "-";
+  const pressure_figures& f = r->pressure;
+  // A pass measured before a wrong one shows its figures.
+  if (f.wrong && !(which == pressure_figure::plain && f.passes > 0)) return "WRONG";
+  if (!f.ran && !f.wrong) {
+    if (f.status.rfind("n/a", 0) == 0) return na;
+    return f.status.rfind("does not fit", 0) == 0 ? "does not fit" : "not run";
+  }
+  if (which == pressure_figure::reserve_bytes) return human_bytes(f.reserve_bytes);
+  const pressure_counts& c = which == pressure_figure::plain ? f.plain : f.reserved;
+  std::string cell = std::to_string(c.lost);
+  if (c.extra != 0) cell += " (" + std::to_string(c.extra) + "x)";
+  if (c.refused != 0) cell += " (" + std::to_string(c.refused) + " refused)";
+  if (c.reserve_refused) cell += "*";
+  return cell;
+}
+
+/// The pressure tables, a row per structure and pass: `lost` the pages lost (a
+/// comparator gets one row of `na`), or else what reserve(k) cost (ours only).
+std::vector<summary_row> pressure_table(const std::vector<pattern_report>& reports, bool lost, const char* na) {
+  std::vector<summary_row> rows;
+  if (reports.empty()) return rows;
+  for (const result& first : reports.front().results) {
+    const bool ours = first.kind != "comparator";
+    if (!ours && !lost) continue;
+    const auto row = [&](const std::string& what, pressure_figure which) {
+      summary_row out{what, {}};
+      for (const pattern_report& p : reports) out.cells.push_back(pressure_cell(find_any(p, first.structure), which, na));
+      rows.push_back(std::move(out));
+    };
+    if (!lost) {
+      row(first.structure, pressure_figure::reserve_bytes);
+    } else if (ours) {
+      row(first.structure + ", default reserve", pressure_figure::plain);
+      row(first.structure + ", reserve(k)", pressure_figure::reserved);
+    } else {
+      row(first.structure, pressure_figure::plain);
+    }
+  }
+  return rows;
+}
+
+const char* const pressure_note =
+    "The revoke 10% column's blocks, in its order, applied to a fresh build (the pattern's own order; W7: the\n"
+    "stream) once every allocation is refused. Pages lost: granted pages outside the revoked ranges that the\n"
+    "revokes dropped, i.e. (pages before - pages after) - (granted pages inside the revoked ranges); (Nx):\n"
+    "revokes that returned revoked_extra; (N refused): revokes that failed with out_of_memory and changed nothing\n"
+    "(the icl_set oracle only). reserve(k): the same after reserve(k), k = the plan's revokes of the set (W8: of\n"
+    "each domain, through permission_map::reserve), called while memory was plentiful; any page lost after it\n"
+    "counts as a wrong answer, except where reserve(k) was refused by design (*: capped_page, a plan of more cuts\n"
+    "than its page has free entries). Both passes check that no revoked page is left granted. n/a (—): a\n"
+    "comparator, which has no reserve.\n";
+
+/// A summary table on the console: a label column, then a cell per pattern.
+void print_summary(const std::vector<pattern_report>& reports, const char* first, const std::vector<summary_row>& rows,
+                   int label_width, int cell_width) {
+  std::printf("%-*s", label_width, first);
+  for (const pattern_report& p : reports) std::printf(" %*s", cell_width, study::name(p.id));
   std::printf("\n");
-  for (const target_row& row : target_table(reports)) {
-    std::printf("%-36s", row.what.c_str());
-    for (const std::string& c : row.cells) std::printf(" %11s", c.c_str());
+  for (const summary_row& row : rows) {
+    std::printf("%-*s", label_width, row.what.c_str());
+    for (const std::string& c : row.cells) std::printf(" %*s", cell_width, c.c_str());
     std::printf("\n");
   }
+}
+
+void print_targets(const std::vector<pattern_report>& reports) {
+  std::printf("\n=== targets (DESIGN.md), this run; ok = met ===\n");
+  print_summary(reports, "target", target_table(reports), 36, 11);
   std::printf("%s", target_note);
+}
+
+void print_pressure(const std::vector<pattern_report>& reports) {
+  std::printf("\n=== under memory pressure: pages lost beyond the revoked ones, every allocation refused ===\n");
+  print_summary(reports, "structure", pressure_table(reports, true, "n/a"), 26, 17);
+  std::printf("memory_bytes() added by reserve(k):\n");
+  print_summary(reports, "structure", pressure_table(reports, false, "n/a"), 26, 17);
+  std::printf("%s", pressure_note);
+}
+
+/// A summary table in Markdown; `bold` says which cells to set in bold.
+void markdown_summary(std::ofstream& out, const std::vector<pattern_report>& reports, const char* first,
+                      const std::vector<summary_row>& rows, bool (*bold)(const std::string&)) {
+  out << "| " << first << " |";
+  for (const pattern_report& p : reports) out << ' ' << study::name(p.id) << " |";
+  out << "\n|---|";
+  for (std::size_t i = 0; i < reports.size(); ++i) out << "--:|";
+  out << "\n";
+  for (const summary_row& row : rows) {
+    out << "| " << row.what << " |";
+    for (const std::string& c : row.cells) out << ' ' << (bold(c) ? "**" + c + "**" : c) << " |";
+    out << "\n";
+  }
+}
+
+/// A note for Markdown: one paragraph.
+std::string paragraph(std::string note) {
+  std::replace(note.begin(), note.end(), '\n', ' ');
+  return note;
 }
 
 /// The tables as Markdown (tables.md), for docs/study.md.
@@ -589,19 +725,16 @@ bool write_markdown(const std::filesystem::path& file, const machine_info& m,
     }
     out << ".\n\n";
   }
-  out << "#### Targets (DESIGN.md)\n\n| target |";
-  for (const pattern_report& p : reports) out << ' ' << study::name(p.id) << " |";
-  out << "\n|---|";
-  for (std::size_t i = 0; i < reports.size(); ++i) out << "--:|";
-  out << "\n";
-  for (const target_row& row : target_table(reports)) {
-    out << "| " << row.what << " |";
-    for (const std::string& c : row.cells) out << ' ' << (c.find("MISS") != std::string::npos ? "**" + c + "**" : c) << " |";
-    out << "\n";
-  }
-  std::string note = target_note;
-  std::replace(note.begin(), note.end(), '\n', ' ');
-  out << "\n" << note << "\n";
+  out << "#### Targets (DESIGN.md)\n\n";
+  markdown_summary(out, reports, "target", target_table(reports),
+                   [](const std::string& c) { return c.find("MISS") != std::string::npos; });
+  out << "\n" << paragraph(target_note) << "\n";
+  out << "\n#### Under memory pressure: pages lost beyond the revoked ones, every allocation refused\n\n";
+  // A page lost after reserve(k) is a wrong answer: it stands out.
+  const auto flagged = [](const std::string& c) { return c == "WRONG"; };
+  markdown_summary(out, reports, "structure", pressure_table(reports, true, "—"), flagged);
+  out << "\n" << paragraph(pressure_note) << "\n\nWhat reserve(k) added to `memory_bytes()`:\n\n";
+  markdown_summary(out, reports, "structure", pressure_table(reports, false, "—"), flagged);
   return static_cast<bool>(out);
 }
 
@@ -622,6 +755,20 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+/// The pressure figures of a result as a JSON object (numbers null where the
+/// measure did not run).
+std::string json_pressure(const pressure_figures& f) {
+  const auto counts = [&f](const pressure_counts& c) {
+    if (!f.ran) return std::string("null");
+    return "{\"lost_pages\": " + std::to_string(c.lost) + ", \"revoked_extra\": " + std::to_string(c.extra) +
+           ", \"refused\": " + std::to_string(c.refused) +
+           ", \"reserve_refused\": " + (c.reserve_refused ? "true" : "false") + "}";
+  };
+  return "{\"status\": " + json_string(f.status) + ", \"default_reserve\": " + counts(f.plain) +
+         ", \"reserve_k\": " + counts(f.reserved) +
+         ", \"reserve_bytes\": " + (f.ran ? std::to_string(f.reserve_bytes) : "null") + "}";
+}
+
 bool write_json(const std::filesystem::path& file, const settings& st, const machine_info& m,
                 const std::vector<pattern_report>& reports) {
   std::ofstream out(file);
@@ -634,7 +781,11 @@ bool write_json(const std::filesystem::path& file, const settings& st, const mac
       << ", \"heap_meter\": " << (heap_meter::available() ? "true" : "false") << "},\n";
   out << "  \"units\": {\"heap_bytes\": \"malloc_usable_size + 8 per live block\", \"model_bytes\": "
          "\"memory_bytes()\", \"build_s\": \"seconds per whole build\", \"contains_ns\": \"ns per query\", "
-         "\"revoke_s\": \"seconds per whole revoke plan\"},\n";
+         "\"revoke_s\": \"seconds per whole revoke plan\", \"pressure\": \"the revoke plan with every allocation "
+         "refused (default_reserve), and after reserve(k), k = the plan's revokes of the set or domain (reserve_k): "
+         "lost_pages = granted pages outside the revoked ranges that were dropped, revoked_extra and refused = "
+         "revokes that returned revoked_extra or out_of_memory; reserve_bytes = what reserve(k) added to "
+         "memory_bytes()\"},\n";
   out << "  \"patterns\": [\n";
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const pattern_report& p = reports[i];
@@ -664,7 +815,7 @@ bool write_json(const std::filesystem::path& file, const settings& st, const mac
           << ", \"contains_chain_ns\": " << json_number(r.chain * 1e9)
           << ", \"contains_all_ns\": " << json_number(r.contains_all * 1e9)
           << ", \"revoke_s\": " << json_number(r.revoke) << ", \"revoke_note\": " << json_string(r.revoke_note)
-          << ", \"ratio_to_best_comparator\": {";
+          << ", \"pressure\": " << json_pressure(r.pressure) << ", \"ratio_to_best_comparator\": {";
       for (std::size_t m2 = 0; m2 < metric_count; ++m2)
         out << (m2 == 0 ? "" : ", ") << json_string(metrics[m2].name) << ": " << json_number(ratio(p, r, m2));
       out << "}}" << (k + 1 < p.results.size() ? "," : "") << "\n";
@@ -680,19 +831,27 @@ bool write_csv(const std::filesystem::path& file, const std::vector<pattern_repo
   out << "pattern,structure,kind,status,pages,runs,heap_bytes,model_bytes,object_bytes,heap_bytes_per_page,build_s,"
          "build_sorted_s,contains_ns,contains_chain_ns,contains_all_ns,revoke_s";
   for (const metric& m : metrics) out << ",ratio_" << m.name;
-  out << "\n";
+  out << ",pressure_status,pressure_lost_pages,pressure_revoked_extra,pressure_refused,reserved_lost_pages,"
+         "reserved_revoked_extra,reserved_refused,reserve_refused,reserve_bytes\n";
   const auto num = [](double x) { return std::isnan(x) ? std::string() : json_number(x); };
+  const auto text = [](std::string t) {
+    std::replace(t.begin(), t.end(), ',', ';');
+    return "\"" + t + "\"";
+  };
   for (const pattern_report& p : reports)
     for (const result& r : p.results) {
-      std::string status = r.status;
-      std::replace(status.begin(), status.end(), ',', ';');
-      out << study::name(p.id) << ',' << r.structure << ',' << r.kind << ",\"" << status << "\"," << p.pages << ','
+      out << study::name(p.id) << ',' << r.structure << ',' << r.kind << ',' << text(r.status) << ',' << p.pages << ','
           << p.runs << ',' << (r.heap >= 0 ? std::to_string(r.heap) : "") << ','
           << (r.model >= 0 ? std::to_string(r.model) : "") << ',' << r.object << ',' << num(per_page(r, p)) << ',' << num(r.build)
           << ',' << num(r.build_sorted) << ',' << num(r.contains * 1e9) << ',' << num(r.chain * 1e9) << ','
           << num(r.contains_all * 1e9) << ',' << num(r.revoke);
       for (std::size_t m = 0; m < metric_count; ++m) out << ',' << num(ratio(p, r, m));
-      out << "\n";
+      const pressure_figures& f = r.pressure;
+      out << ',' << text(f.status);
+      for (const pressure_counts* c : {&f.plain, &f.reserved})
+        for (const std::uint64_t n : {c->lost, c->extra, c->refused}) out << ',' << (f.ran ? std::to_string(n) : "");
+      out << ',' << (f.ran ? (f.reserved.reserve_refused ? "1" : "0") : "") << ','
+          << (f.ran ? std::to_string(f.reserve_bytes) : "") << "\n";
     }
   return static_cast<bool>(out);
 }
@@ -896,7 +1055,14 @@ int main(int argc, char** argv) {
       }
       r.structure = s.name;
       r.kind = s.kind;
-      all_agree = all_agree && !r.wrong;
+      const auto pressure = j.domains > 1 ? s.domains_pressure : s.single_pressure;
+      if (pressure != nullptr)
+        r.pressure = pressure(j);
+      else if (s.single_pressure == nullptr)
+        r.pressure.status = "n/a: a comparator, no reserve";
+      else
+        r.pressure.status = r.status;  // not run on this pattern
+      all_agree = all_agree && !r.wrong && !r.pressure.wrong;
       p.results.push_back(std::move(r));
     }
     p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -907,6 +1073,7 @@ int main(int argc, char** argv) {
     reports.push_back(std::move(p));
   }
   print_targets(reports);
+  print_pressure(reports);
 
   const bool json_ok = write_json(dir / "results.json", st, machine, reports);
   const bool csv_ok = write_csv(dir / "results.csv", reports) && write_markdown(dir / "tables.md", machine, reports);
@@ -920,7 +1087,7 @@ int main(int argc, char** argv) {
   std::printf("\nwrote %s/results.json, %s/results.csv, %s/tables.md%s (%.0f s in all)\n", st.out.c_str(),
               st.out.c_str(), st.out.c_str(),
               charts ? (", " + st.out + "/memory_per_page.png, " + st.out + "/contains.png").c_str() : "", total);
-  std::printf("%s\n", all_agree ? "all structures agree on every answer"
+  std::printf("%s\n", all_agree ? "all structures agree on every answer, and lose no page after reserve()"
                                  : "DISAGREEMENT: a structure gave wrong answers (WRONG above)");
   return all_agree ? 0 : 1;
 }

@@ -1,8 +1,10 @@
-// The study's own machinery (bench/support/job.hpp, kernels.hpp, measure.hpp): the
-// reference answers a job carries are right (checked against the icl_set oracle,
-// not against the same binary searches that made them), and measure() reports a
-// structure that answers wrongly, or refuses what it could hold, as WRONG. The
-// whole study also runs at small size as its own CTest entry (study_small).
+// The study's own machinery (bench/support/job.hpp, kernels.hpp, measure.hpp,
+// pressure.hpp): the reference answers a job carries are right (checked against
+// the icl_set oracle, not against the same binary searches that made them),
+// measure() reports a structure that answers wrongly, or refuses what it could
+// hold, as WRONG, and measure_pressure() reports one that breaks the revoke rule or
+// loses a page after reserve(k) as WRONG. The whole study also runs at small size
+// as its own CTest entry (study_small).
 //
 // The heap meter replaces malloc, which the sanitizers of the test build do too:
 // it stays off here.
@@ -15,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <pmemperm/backends/capped_page.hpp>
+#include <pmemperm/backends/chunked_bitmap.hpp>
 #include <pmemperm/backends/hybrid.hpp>
 #include <pmemperm/backends/icl.hpp>
 #include <pmemperm/backends/rangeset.hpp>
@@ -24,6 +28,7 @@
 #include "../bench/support/job.hpp"
 #include "../bench/support/kernels.hpp"
 #include "../bench/support/measure.hpp"
+#include "../bench/support/pressure.hpp"
 
 using namespace pmemperm;
 using namespace pmemperm::bench;
@@ -34,9 +39,9 @@ namespace {
 const pattern_id every_pattern[] = {pattern_id::w1, pattern_id::w2, pattern_id::w3, pattern_id::w4,
                                     pattern_id::w5, pattern_id::w6, pattern_id::w7, pattern_id::w8};
 
-job small_job(pattern_id id, std::uint64_t seed = 0) {
+job small_job(pattern_id id, std::uint64_t seed = 0, unsigned scale_log2 = 10) {
   study::pattern_params params;
-  params.scale_log2 = 10;
+  params.scale_log2 = scale_log2;
   params.seed = seed;
   query_params q;
   q.points = 1024;
@@ -98,6 +103,40 @@ class faulty {
   std::uint64_t steps_ = 0;
   page_t first_ = 0;
 };
+
+/// A rangeset with one deliberate fault under memory pressure, to show that
+/// measure_pressure() catches it:
+///  - no_reserve: reserve() says ok and keeps nothing;
+///  - keep:       the first revoke says ok and removes nothing;
+///  - refuse:     revoke() is revoke_exact(), so a cut that needs memory fails with
+///                out_of_memory, changing nothing (what only the icl_set oracle may do).
+enum class pressure_fault { no_reserve, keep, refuse };
+
+template <pressure_fault F>
+class pressure_faulty {
+ public:
+  explicit pressure_faulty(refusable a) noexcept : inner_(a) {}
+  errc grant(page_range r) noexcept { return inner_.grant(r); }
+  errc revoke(page_range r) noexcept {
+    if (F == pressure_fault::keep && revokes_++ == 0) return errc::ok;
+    return F == pressure_fault::refuse ? inner_.revoke_exact(r) : inner_.revoke(r);
+  }
+  errc reserve(std::size_t n) noexcept { return F == pressure_fault::no_reserve ? errc::ok : inner_.reserve(n); }
+  std::uint64_t count() const noexcept { return inner_.count(); }
+  template <class G>
+  bool for_each_range(G&& g) const noexcept {
+    return inner_.for_each_range(g);
+  }
+  std::size_t memory_bytes() const noexcept { return inner_.memory_bytes(); }
+
+ private:
+  rangeset<refusable> inner_;
+  std::uint64_t revokes_ = 0;
+};
+
+/// W1 at 1/64 size: one run of 2^14 pages, 26 revoke blocks cutting it, enough
+/// cuts that a set without memory must drop pages.
+job cut_job() { return small_job(pattern_id::w1, 0, 6); }
 
 }  // namespace
 
@@ -306,4 +345,81 @@ TEST_CASE("study kernels: holds_subset rejects a revoked page left granted", "[s
   REQUIRE(t.grant(0, page_range::single(j.revokes.front().r.first)));
   CHECK_FALSE(holds_subset(t, j));
   CHECK_FALSE(holds(t, j.runs_after));
+}
+
+TEST_CASE("pressure: every backend keeps the revoke rule and loses nothing after reserve(k)", "[study]") {
+  for (pattern_id id : every_pattern) {
+    CAPTURE(study::name(id));
+    const job j = small_job(id);
+    const auto check = [&](const pressure_figures& f, const char* name) {
+      CAPTURE(name, f.status);
+      CHECK_FALSE(f.wrong);
+      if (!f.ran) {
+        CHECK(f.status.rfind("does not fit", 0) == 0);
+        return;
+      }
+      CHECK(f.reserved.lost == 0);
+      CHECK(f.reserved.extra == 0);
+      CHECK(f.reserve_bytes >= 0);
+    };
+    if (j.domains == 1) {
+      check(measure_pressure<pressure_set<hybrid<refusable>>>(j), "hybrid");
+      check(measure_pressure<pressure_set<rangeset<refusable>>>(j), "rangeset");
+      check(measure_pressure<pressure_set<chunked_bitmap<refusable>>>(j), "chunked");
+      check(measure_pressure<pressure_set<capped_page>>(j), "capped");
+      check(measure_pressure<pressure_set<icl_set<refusable>>>(j), "icl_set");
+    } else {
+      check(measure_pressure<pressure_map<hybrid<>>>(j), "hybrid");
+      check(measure_pressure<pressure_map<rangeset<>>>(j), "rangeset");
+      check(measure_pressure<pressure_map<chunked_bitmap<>>>(j), "chunked");
+      check(measure_pressure<pressure_map<capped_page>>(j), "capped");
+      check(measure_pressure<pressure_map<icl_set<>>>(j), "icl_set");
+    }
+  }
+}
+
+TEST_CASE("pressure: without a reserve cuts drop pages, reserve(k) makes them exact", "[study]") {
+  const job j = cut_job();
+  for (const pressure_figures& f : {measure_pressure<pressure_set<rangeset<refusable>>>(j),
+                                    measure_pressure<pressure_set<hybrid<refusable>>>(j)}) {
+    CAPTURE(f.status);
+    REQUIRE(f.ran);
+    CHECK(f.plain.lost > 0);
+    CHECK(f.plain.extra > 0);
+    CHECK(f.plain.refused == 0);
+    CHECK(f.reserved.lost == 0);
+    CHECK(f.reserved.extra == 0);
+    CHECK(f.reserve_bytes > 0);
+  }
+  // The oracle refuses the cuts instead, changing nothing: refused, not lost.
+  const pressure_figures oracle = measure_pressure<pressure_set<icl_set<refusable>>>(j);
+  REQUIRE(oracle.ran);
+  CHECK(oracle.plain.lost == 0);
+  CHECK(oracle.plain.refused > 0);
+
+  // capped_page needs no memory; its reserve costs capacity. A plan of more cuts
+  // than the page has entries cannot be reserved for (believed: the result could
+  // not fit), and then it drops pages once the page is full.
+  const job many = small_job(pattern_id::w1, 0, 2);
+  REQUIRE(many.revokes.size() > capped_page::capacity);
+  const pressure_figures capped_f = measure_pressure<pressure_set<capped_page>>(many);
+  CAPTURE(capped_f.status);
+  REQUIRE(capped_f.ran);
+  CHECK_FALSE(capped_f.wrong);
+  CHECK(capped_f.reserved.reserve_refused);
+  CHECK(capped_f.plain.lost > 0);
+  CHECK(capped_f.reserve_bytes == 0);
+}
+
+TEST_CASE("pressure: a lost page after reserve(k) or a broken revoke rule is reported WRONG", "[study]") {
+  const job j = cut_job();
+  const pressure_figures no_reserve = measure_pressure<pressure_set<pressure_faulty<pressure_fault::no_reserve>>>(j);
+  CHECK(no_reserve.wrong);
+  CHECK(no_reserve.status.find("after reserve(k)") != std::string::npos);
+  const pressure_figures kept = measure_pressure<pressure_set<pressure_faulty<pressure_fault::keep>>>(j);
+  CHECK(kept.wrong);
+  CHECK(kept.status.find("left granted") != std::string::npos);
+  const pressure_figures refused = measure_pressure<pressure_set<pressure_faulty<pressure_fault::refuse>>>(j);
+  CHECK(refused.wrong);
+  CHECK(refused.status.find("out_of_memory") != std::string::npos);
 }

@@ -66,6 +66,24 @@ class single {
   W w_{};
 };
 
+/// The pages a permission_map holds, all domains together.
+template <class M>
+std::uint64_t map_pages(const M& map) {
+  std::uint64_t n = 0;
+  static_cast<void>(map.for_each_domain([&](domain_id d) {
+    n += map.find(d)->count();
+    return true;
+  }));
+  return n;
+}
+
+/// The maximal runs domain d holds in a permission_map (none for an unknown domain).
+template <class M>
+std::vector<page_range> domain_ranges(const M& map, domain_id d) {
+  const auto* s = map.find(d);
+  return s != nullptr ? ranges_of(*s) : std::vector<page_range>{};
+}
+
 /// pmemperm's own per-domain map over backend S. A copy is not offered by the map
 /// (assign() is false), so revoke runs rebuild it before each timed pass.
 template <class S>
@@ -83,23 +101,8 @@ class mapped {
   void finish() {}
   [[nodiscard]] bool contains(domain_id d, page_t p) const { return map_.permitted(d, p); }
   [[nodiscard]] bool contains_all(domain_id d, page_range r) const { return map_.permitted(d, r); }
-  [[nodiscard]] std::uint64_t count() const {
-    std::uint64_t n = 0;
-    static_cast<void>(map_.for_each_domain([&](domain_id d) {
-      n += map_.find(d)->count();
-      return true;
-    }));
-    return n;
-  }
-  [[nodiscard]] std::vector<page_range> runs(domain_id d) const {
-    std::vector<page_range> out;
-    if (const auto* s = map_.find(d); s != nullptr)
-      static_cast<void>(s->for_each_range([&](page_range r) {
-        out.push_back(r);
-        return true;
-      }));
-    return out;
-  }
+  [[nodiscard]] std::uint64_t count() const { return map_pages(map_); }
+  [[nodiscard]] std::vector<page_range> runs(domain_id d) const { return domain_ranges(map_, d); }
   bool assign(const mapped&) { return false; }
   [[nodiscard]] std::int64_t model_bytes() const { return static_cast<std::int64_t>(map_.memory_bytes()); }
 

@@ -37,6 +37,26 @@ namespace pmemperm::bench {
 
 inline constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
 
+/// One pass of the pressure measure (pressure.hpp): the revoke plan with every
+/// allocation refused.
+struct pressure_counts {
+  std::uint64_t lost = 0;        ///< granted pages outside the revoked ranges that the revokes dropped
+  std::uint64_t extra = 0;       ///< revokes that returned revoked_extra
+  std::uint64_t refused = 0;     ///< revokes refused with out_of_memory, nothing changed (icl_set)
+  bool reserve_refused = false;  ///< reserve(k) refused by design (capped_page: capacity_exceeded)
+};
+
+/// The pressure measure of one of pmemperm's structures on one pattern.
+struct pressure_figures {
+  std::string status;  ///< "ok", "does not fit ...", "not run: ...", "n/a: ...", "WRONG: ..."
+  bool ran = false;    ///< both passes measured
+  bool wrong = false;
+  int passes = 0;      ///< passes measured before a wrong one
+  pressure_counts plain;            ///< (a) with the reserve every set keeps by default
+  pressure_counts reserved;         ///< (b) after reserve(k), k = the plan's revokes of the set
+  std::int64_t reserve_bytes = -1;  ///< what reserve(k) added to memory_bytes()
+};
+
 /// What one structure did on one pattern. Times in seconds: per build, per query,
 /// per whole revoke plan.
 struct result {
@@ -56,6 +76,7 @@ struct result {
   double contains_all = nan_value;
   double revoke = nan_value;
   std::string revoke_note;  ///< e.g. capped_page's revoked_extra
+  pressure_figures pressure;  ///< set by the study for ours (pressure.hpp)
 };
 
 /// Repeats `pass` (which returns the seconds of its timed part, or NaN on a wrong

@@ -69,6 +69,17 @@ namespace pmemperm::bench {
 inline constexpr unsigned universe_log2 = 30;
 inline constexpr page_t universe_pages = page_t{1} << universe_log2;
 
+/// The maximal runs of one of pmemperm's sets, ascending (for verification).
+template <class S>
+std::vector<page_range> ranges_of(const S& set) {
+  std::vector<page_range> out;
+  static_cast<void>(set.for_each_range([&](page_range r) {
+    out.push_back(r);
+    return true;
+  }));
+  return out;
+}
+
 /// One of pmemperm's backends, used through its page_set interface.
 template <class S>
 class ours {
@@ -87,14 +98,7 @@ class ours {
   [[nodiscard]] bool contains_all(page_range r) const noexcept { return set_.contains_all(r); }
   [[nodiscard]] std::uint64_t count() const noexcept { return set_.count(); }
   [[nodiscard]] std::size_t range_count() const noexcept { return set_.range_count(); }
-  [[nodiscard]] std::vector<page_range> runs() const {
-    std::vector<page_range> out;
-    static_cast<void>(set_.for_each_range([&](page_range r) {
-      out.push_back(r);
-      return true;
-    }));
-    return out;
-  }
+  [[nodiscard]] std::vector<page_range> runs() const { return ranges_of(set_); }
   bool assign(const ours& o) noexcept { return set_.assign(o.set_) == errc::ok; }
   [[nodiscard]] std::int64_t model_bytes() const noexcept { return static_cast<std::int64_t>(set_.memory_bytes()); }
 
