@@ -42,10 +42,10 @@
 // nodes, the revoke reserve) before changing anything; if one is refused it frees
 // what it took and returns out_of_memory with the set, memory_bytes() included,
 // unchanged. A revoke never fails for lack of memory: while range entries exist,
-// the set keeps one spare bitmap block (counted in memory_bytes()) for a full chunk
-// that a revoke turns back into a bitmap, and the index keeps its own reserve for
-// one insert. A revoke that needs more (two cut chunks, or more index inserts than
-// reserved) tries to allocate it; if the allocator refuses, the revoke widens its
+// the set keeps two spare bitmap blocks (counted in memory_bytes()) for the at most
+// two full chunks that a revoke turns back into bitmaps, and the index keeps its
+// own reserve for three inserts. A revoke that needs more (the reserve spent by an
+// earlier revoke) tries to allocate it; if the allocator refuses, the revoke widens its
 // range instead: first each cut full chunk is revoked entirely, then, if even the
 // one index insert that may remain is impossible, the rest of the range entry to
 // the right of the revoked range goes too. Every extra page is reported through
@@ -108,8 +108,12 @@ class chunked_bitmap {
 
   chunked_bitmap() noexcept
     requires std::is_default_constructible_v<Alloc>
-  = default;
-  explicit chunked_bitmap(Alloc a) noexcept : tree_(static_cast<Alloc&&>(a)) {}
+  {
+    tree_.set_reserve_target(index_inserts_per_revoke);
+  }
+  explicit chunked_bitmap(Alloc a) noexcept : tree_(static_cast<Alloc&&>(a)) {
+    tree_.set_reserve_target(index_inserts_per_revoke);
+  }
   chunked_bitmap(const chunked_bitmap&) = delete;
   chunked_bitmap& operator=(const chunked_bitmap&) = delete;
   chunked_bitmap(chunked_bitmap&& o) noexcept
@@ -120,7 +124,9 @@ class chunked_bitmap {
         pages_(std::exchange(o.pages_, 0)),
         runs_(std::exchange(o.runs_, 0)),
         ranges_(std::exchange(o.ranges_, 0)),
-        bitmaps_(std::exchange(o.bitmaps_, 0)) {}
+        bitmaps_(std::exchange(o.bitmaps_, 0)) {
+    o.tree_.set_reserve_target(index_inserts_per_revoke);
+  }
   chunked_bitmap& operator=(chunked_bitmap&& o) noexcept {
     if (this != &o) {
       release_blocks();  // with this set's allocator, before it is replaced
@@ -132,6 +138,7 @@ class chunked_bitmap {
       runs_ = std::exchange(o.runs_, 0);
       ranges_ = std::exchange(o.ranges_, 0);
       bitmaps_ = std::exchange(o.bitmaps_, 0);
+      o.tree_.set_reserve_target(index_inserts_per_revoke);
     }
     return *this;
   }
@@ -145,7 +152,7 @@ class chunked_bitmap {
   [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
     if (!r.valid()) return errc::invalid_range;
     const std::uint64_t had = granted_in(r);
-    if (had == r.size()) return errc::ok;
+    if (had == r.size()) return refill_reserve();
     const grant_plan p = plan_grant(r, r.size() - had);
 
     word_t* b0 = nullptr;
@@ -203,11 +210,10 @@ class chunked_bitmap {
     return revoke_impl(r, on_removed, true);
   }
 
-  /// Keeps, while range entries exist, `revokes` spare bitmap blocks and index room
-  /// for three inserts per revoke: that many revokes that each cut at most one full
-  /// chunk are then exact even if every allocation is refused (one cutting two full
-  /// chunks at once counts twice). 0 means the default, 1. out_of_memory: nothing
-  /// changed.
+  /// Keeps, while range entries exist, two spare bitmap blocks and index room for
+  /// three inserts per revoke: the next `revokes` revokes are then exact even if
+  /// every allocation is refused (a revoke cuts at most two full chunks and inserts
+  /// at most three entries). 0 means the default, 1. out_of_memory: nothing changed.
   [[nodiscard]] errc reserve(std::size_t revokes) noexcept {
     const std::size_t t = revokes == 0 ? 1 : revokes;
     const std::size_t old_t = target_;
@@ -218,7 +224,7 @@ class chunked_bitmap {
       target_ = old_t;
       return errc::out_of_memory;
     }
-    if (tree_.reserve_inserts(3 * t) != errc::ok) {
+    if (tree_.reserve_inserts(index_inserts_per_revoke * t) != errc::ok) {
       free_chain(chain);
       target_ = old_t;
       return errc::out_of_memory;
@@ -356,7 +362,7 @@ class chunked_bitmap {
   [[nodiscard]] bool empty() const noexcept { return pages_ == 0; }
   [[nodiscard]] std::uint64_t count() const noexcept { return pages_; }
   [[nodiscard]] std::size_t range_count() const noexcept { return runs_; }
-  /// Index nodes (with their reserve) + one block per bitmap entry + the spare block.
+  /// Index nodes (with their reserve) + one block per bitmap entry + the spare blocks.
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return tree_.memory_bytes() + (bitmaps_ + spare_n_) * bitmap_bytes;
   }
@@ -614,9 +620,21 @@ class chunked_bitmap {
     spare_ = nullptr;
     spare_n_ = 0;
   }
-  /// Spare blocks kept: one per reserved revoke while range entries exist (a revoke
-  /// cuts at most two full chunks; one cutting two uses two).
-  [[nodiscard]] std::size_t spares_wanted(bool ranges_exist) const noexcept { return ranges_exist ? target_ : 0; }
+  /// A grant that adds nothing still leaves the reserve full. All or nothing.
+  [[nodiscard]] errc refill_reserve() noexcept {
+    word_t* chain = nullptr;
+    std::size_t n = 0;
+    if (!chain_blocks(spares_wanted(ranges_ != 0), chain, n)) return errc::out_of_memory;
+    if (tree_.prepare_reserve() != errc::ok) {
+      free_chain(chain);
+      return errc::out_of_memory;
+    }
+    splice_spares(chain, n);
+    return errc::ok;
+  }
+  /// Spare blocks kept: two per reserved revoke while range entries exist (a revoke
+  /// cuts at most two full chunks, each becoming a bitmap).
+  [[nodiscard]] std::size_t spares_wanted(bool ranges_exist) const noexcept { return ranges_exist ? 2 * target_ : 0; }
   static word_t* next_in_chain(word_t* b) noexcept {
     word_t* n;
     std::memcpy(&n, b, sizeof n);
@@ -985,7 +1003,7 @@ class chunked_bitmap {
     if (p.pc0 != 0 && !p.b0_same) keys[n++] = p.k0b;
     if (p.pc1 != 0 && !p.b1_same) keys[n++] = p.k1b;
     if (p.has_r) keys[n++] = p.r_first;
-    if (n != 0 && tree_.prepare_inserts(keys, n) != errc::ok && !(n == 1 && tree_.insert_ready(keys[0]))) {
+    if (!tree_.inserts_ready(keys, n) && tree_.prepare_inserts(keys, n) != errc::ok) {
       give_back();
       return false;
     }
@@ -1102,6 +1120,10 @@ class chunked_bitmap {
   }
 
   index tree_;
+  /// Index entries one revoke may add: a bitmap for each of the two cut chunks and
+  /// the range entry right of the cut.
+  static constexpr std::size_t index_inserts_per_revoke = 3;
+
   word_t* spare_ = nullptr;  // the revoke reserve: a chain of blocks, while range entries exist
   std::size_t spare_n_ = 0;  // blocks in that chain
   std::size_t target_ = 1;   // revokes the reserve is kept for (reserve())

@@ -296,8 +296,11 @@ class icl_set {
   }
   [[nodiscard]] std::size_t reserve_count() const noexcept { return reserve_; }
   [[nodiscard]] bool reserve_full() const noexcept { return false; }
-  /// One node per run and one bookkeeping block: nothing to give back.
-  errc shrink_to_fit() noexcept { return errc::ok; }
+  /// One node per run and one bookkeeping block, which an empty set gives back.
+  errc shrink_to_fit() noexcept {
+    if (count_ == 0) release();
+    return errc::ok;
+  }
 
   /// Empty the set and return all its memory.
   void clear() noexcept { release(); }

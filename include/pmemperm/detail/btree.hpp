@@ -232,6 +232,7 @@ class btree {
         return errc::out_of_memory;
       }
     }
+    short_ = false;
     return errc::ok;
   }
 
@@ -272,14 +273,7 @@ class btree {
       // Several inserts: free if every target leaf has a slot for every key routed
       // to it (then nothing splits); otherwise a crude bound, one whole path per
       // insert with room for the height to grow, which is rare and only transient.
-      bool fits = !may_restructure;
-      for (std::size_t i = 0; i < n && fits; ++i) {
-        node* l = descend(keys_in[i]);
-        std::size_t same = 0;
-        for (std::size_t j = 0; j < n; ++j)
-          if (descend(keys_in[j]) == l) ++same;
-        fits = room(l) > same;
-      }
+      const bool fits = !may_restructure && leaves_have_room(keys_in, n, 1);
       need = fits ? inner_need(height_, t) : n * (height_ + 2) + inner_need(height_ + 1, t);
     }
     const std::size_t had = spares_;
@@ -299,6 +293,24 @@ class btree {
     if (root_ == nullptr) return false;
     if (root_->leaf && root_->count < root_->capacity) return true;
     return spares_ >= path_need(key);
+  }
+
+  /// Whether n inserts of these keys can be made now without allocating: every
+  /// key's leaf has room for the keys routed to it, or the spare nodes cover the
+  /// worst case of n inserts. (may_restructure as for prepare_inserts.)
+  [[nodiscard]] bool inserts_ready(const page_t* keys_in, std::size_t n, bool may_restructure = false) const noexcept {
+    if (n == 0) return true;
+    if (root_ == nullptr) return false;
+    if (root_->leaf) return spares_ >= leaf_root_need(root_->count, root_->capacity, n);
+    if (n == 1) return spares_ >= path_need(keys_in[0]);
+    return (!may_restructure && leaves_have_room(keys_in, n, 0)) || spares_ >= inner_need(height_, n);
+  }
+
+  /// Sets the inserts the reserve covers on a tree that holds nothing yet, without
+  /// allocating: the first insert's preparation fills it.
+  void set_reserve_target(std::size_t t) noexcept {
+    PMEMPERM_ASSERT(root_ == nullptr && spares_ == 0);
+    target_ = t;
   }
 
   /// Makes insert_ready(key) true by adding spare nodes; `added` counts them, so a
@@ -430,7 +442,10 @@ class btree {
       const std::size_t count = root_->count;
       const std::size_t want = small_capacity(count + target_ + 1u);
       const bool over = want < leaf_capacity && root_->capacity > 2 * want;
-      const bool tight = count + target_ > root_->capacity && root_->capacity < leaf_capacity;
+      // Grown only where the grown root holds the reserved inserts itself: one that
+      // could not would need more spares than the small root it replaces.
+      const bool tight = count + target_ > root_->capacity && root_->capacity < leaf_capacity &&
+                         count + target_ <= leaf_capacity;
       if (inline_capacity > 0 && !is_inline(root_) && count + target_ <= inline_capacity) {
         // Back into the object: needs no memory, and the bytes are then those of a
         // set that was small all along.
@@ -805,6 +820,18 @@ class btree {
     n = kids(n->parent)[n->slot - 1u];
     while (!n->leaf) n = kids(n)[n->count - 1u];
     return n;
+  }
+  /// Whether the leaf of every key has room for all the keys routed to it, plus
+  /// `slack` more.
+  bool leaves_have_room(const page_t* keys_in, std::size_t n, std::size_t slack) const noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+      node* l = descend(keys_in[i]);
+      std::size_t same = 0;
+      for (std::size_t j = 0; j < n; ++j)
+        if (descend(keys_in[j]) == l) ++same;
+      if (room(l) < same + slack) return false;
+    }
+    return true;
   }
   /// Nodes inserting this key may take: one per full node on the path, plus a new
   /// root when the root itself is full (or a first full node for a small root).
