@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-"$root/scripts/deps.sh" cmake make g++ clang libboost-dev catch2 libbenchmark-dev pkg-config \
+"$root/scripts/deps.sh" cmake make g++ clang libclang-rt-14-dev libboost-dev catch2 libbenchmark-dev pkg-config \
   libroaring-dev libabsl-dev
 
 cd "$root"
