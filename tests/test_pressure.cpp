@@ -92,6 +92,40 @@ TEMPLATE_LIST_TEST_CASE("reserve(k): k cutting revokes stay exact with every all
   }
 }
 
+TEMPLATE_LIST_TEST_CASE("a grant that succeeds leaves a reserve of k full, at every refused allocation", "[pressure]",
+                        all_backends) {
+  using kind = TestType;
+  if constexpr (!kind::is_oracle) {
+    alloc_stats st;
+    auto s = kind::make(falloc(st));
+    REQUIRE(s.reserve(5) == errc::ok);
+    // Runs one by one through the index's growth (a full root leaf that splits, a
+    // second level); each grant is tried with its k-th allocation refused, k = 0, 1,
+    // ... until it succeeds: failures change nothing, a success leaves the reserve full.
+    const std::size_t runs = kind::capacity_bounded ? kind::capacity - 5 : 600;
+    for (std::size_t i = 0; i < runs; ++i) {
+      const page_range r = page_range::from_count(8 * i + 3, 2);
+      for (std::uint64_t k = 0;; ++k) {
+        const std::vector<page_range> before = runs_of(s);
+        const std::size_t bytes = s.memory_bytes();
+        falloc(st).fail_nth_from_now(k);
+        const errc e = s.grant(r);
+        falloc(st).disarm();
+        CAPTURE(kind::name, i, k, to_string(e));
+        if (e == errc::ok) {
+          REQUIRE(s.reserve_full());
+          break;
+        }
+        REQUIRE(e == errc::out_of_memory);
+        REQUIRE(runs_of(s) == before);
+        REQUIRE(s.memory_bytes() == bytes);
+      }
+      REQUIRE(kind::check(s));
+    }
+    if constexpr (kind::allocates) CHECK(s.memory_bytes() == st.live_bytes);
+  }
+}
+
 TEMPLATE_LIST_TEST_CASE("revoke_exact removes exactly r or changes nothing", "[pressure]", all_backends) {
   using kind = TestType;
   alloc_stats st;

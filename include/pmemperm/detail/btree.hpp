@@ -266,6 +266,12 @@ class btree {
       const std::size_t cap = fresh ? fresh_cap : root_->capacity;
       // The n inserts and the t of the reserve after them, all into this root leaf.
       need = leaf_root_need(have, cap, n + t);
+      // If the n inserts outgrow the root, the tree after them may have two levels,
+      // whose reserve inner_need counts: keep that much beyond what they take.
+      if (have + n > cap) {
+        const std::size_t after = leaf_root_need(have, cap, n) + inner_need(2, t);
+        if (after > need) need = after;
+      }
     } else if (n == 1) {
       const std::size_t path = path_need(keys_in[0]);
       need = path + inner_need(height_ + (path == height_ + 1 ? 1 : 0), t);
