@@ -17,8 +17,9 @@
 //    transfer may keep the source's refilled revoke reserve);
 //  - transfer is exact or nothing: the source loses exactly r, the target gains it;
 //  - visitors report exactly what went; a successful permit leaves the domain's
-//    reserve full and its bytes within its budget; permit_all of pages the domain
-//    holds with a full reserve succeeds and does not grow;
+//    reserve full and never grows it past its budget (a deny, not metered, may
+//    leave it above); permit_all of pages the domain holds with a full reserve
+//    succeeds and does not grow;
 //  - every domain's pages equal the model's, permitted() and for_each_holder()
 //    agree with them, memory_bytes() equals the allocator's live bytes (audited),
 //    and check_invariants() holds.
@@ -193,9 +194,13 @@ class session {
     const set_type* s = map_.find(d);
     if (s == nullptr) fail(std::string(what) + " succeeded but the domain does not exist");
     if (!s->reserve_full()) fail(std::string(what) + " succeeded but left the revoke reserve short");
-    if (map_.memory_bytes(d) > map_.budget(d))
-      fail(std::string(what) + " succeeded but left " + std::to_string(map_.memory_bytes(d)) + " bytes over a budget of " +
-           std::to_string(map_.budget(d)));
+    // A permit never grows a domain past its budget (a deny may: it is not metered,
+    // and a later permit that takes nothing new still succeeds).
+    const auto it = before_.domain_bytes.find(d);
+    const std::size_t had = it != before_.domain_bytes.end() ? it->second : 0;
+    if (map_.memory_bytes(d) > had && map_.memory_bytes(d) > map_.budget(d))
+      fail(std::string(what) + " succeeded but grew the domain to " + std::to_string(map_.memory_bytes(d)) +
+           " bytes, over its budget of " + std::to_string(map_.budget(d)));
   }
 
   void permit(page_range r, std::uint8_t b, domain d, bool exclusive) {
