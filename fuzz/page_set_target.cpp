@@ -13,13 +13,15 @@
 //  - a failed call changed nothing: contents, memory_bytes(), the allocator's live
 //    bytes, and its visitor was not called;
 //  - visitors reported exactly the pages added or removed (with revoked_extra: every
-//    page of the range, and beyond it only pages that were granted);
+//    page of the range, and beyond it only pages that were granted, no more than
+//    the backend's documented worst case);
 //  - the contents equal the oracle's (Boost.ICL; the plain model for the ICL
 //    adapter), and count(), range_count(), contains* agree with them;
 //  - memory_bytes() equals the live bytes of the allocator, which also audits every
 //    block; check_invariants() holds; a successful grant leaves reserve_full();
 //  - after shrink_to_fit the bytes equal those of a set built from scratch with the
 //    same pages and reserve count, then shrunk.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -214,7 +216,36 @@ class session {
     if (!normalise(reported) || reported != lost)
       fail(call + " returned revoked_extra, reported " + text(reported) + ", lost " + text(lost));
     if (lost == removed) fail(call + " returned revoked_extra but removed exactly r");
+    check_worst_case(call, old, r, minus(lost, removed));
     for (page_range x : lost) static_cast<void>(oracle.revoke(x));
+  }
+
+  /// The worst case README.md documents for what a fail-closed revoke drops beyond
+  /// r. chunked_bitmap: the cut chunks and, right of them, the rest of the run at
+  /// r's end. The others: no more pages than the smaller piece of the one run r
+  /// lies strictly inside (only such a cut needs memory).
+  void check_worst_case(const std::string& call, const range_list& old, page_range r, const range_list& extra) const {
+    const auto run_at = [&](page_t p) {
+      for (page_range x : old)
+        if (x.first <= p && p <= x.last) return x;
+      return page_range::invalid();
+    };
+    if constexpr (requires { S::chunk_pages; }) {
+      const page_t lo = r.first - r.first % S::chunk_pages;
+      page_t hi = r.last | (S::chunk_pages - 1);
+      if (r.last < max_page && run_at(r.last + 1).valid() && run_at(r.last + 1).last > hi) hi = run_at(r.last + 1).last;
+      for (page_range x : extra)
+        if (x.first < lo || x.last > hi)
+          fail(call + " dropped " + text(x) + ", outside the cut chunks and the run right of them");
+    } else {
+      const page_range x = run_at(r.first);
+      if (!x.valid() || x.first >= r.first || x.last <= r.last)
+        fail(call + " returned revoked_extra, but r does not lie strictly inside one run");
+      const page_t smaller = std::min(r.first - x.first, x.last - r.last);
+      if (test::total_pages(extra) > smaller)
+        fail(call + " dropped " + std::to_string(test::total_pages(extra)) + " pages beyond r, more than the " +
+             std::to_string(smaller) + " of the smaller piece of " + text(x));
+    }
   }
 
   void reserve(S& s, input& in, std::uint8_t b) {
