@@ -1,4 +1,4 @@
-# The comparators of DESIGN.md "Targets", each optional, for the study and the
+# The comparators of docs/design.md, "Targets", each optional, for the study and the
 # benchmarks: a program builds with whichever are found and says which are missing
 # (PMEMPERM_BENCH_HAVE_* macros). Boost.ICL: libboost-dev; CRoaring: libroaring-dev;
 # Abseil: libabsl-dev (only absl::btree is used).

@@ -87,7 +87,7 @@ void usage(std::FILE* to) {
                "usage: pmemperm_study [options]\n"
                "\n"
                "Runs every pmemperm backend and every comparator found at build time on the\n"
-               "fragmented patterns W1-W8 (DESIGN.md), checks that all give the same answers,\n"
+               "fragmented patterns W1-W8 (docs/design.md), checks that all give the same answers,\n"
                "measures what pmemperm's revokes lose when every allocation is refused (and\n"
                "that after reserve() they lose nothing), prints a table per pattern and writes\n"
                "results.json, results.csv and PNG charts.\n"
@@ -486,7 +486,7 @@ struct summary_row {
   std::vector<std::string> cells;
 };
 
-/// DESIGN.md's targets for hybrid and rangeset, pattern by pattern, as measured:
+/// docs/design.md's targets for hybrid and rangeset, pattern by pattern, as measured:
 /// a row per target, a cell per pattern ("0.71 ok", "1.44 MISS", "-").
 std::vector<summary_row> target_table(const std::vector<pattern_report>& reports) {
   struct spec {
@@ -655,7 +655,7 @@ void print_summary(const std::vector<pattern_report>& reports, const char* first
 }
 
 void print_targets(const std::vector<pattern_report>& reports) {
-  std::printf("\n=== targets (DESIGN.md), this run; ok = met ===\n");
+  std::printf("\n=== targets (docs/design.md), this run; ok = met ===\n");
   print_summary(reports, "target", target_table(reports), 36, 11);
   std::printf("%s", target_note);
 }
@@ -725,7 +725,7 @@ bool write_markdown(const std::filesystem::path& file, const machine_info& m,
     }
     out << ".\n\n";
   }
-  out << "#### Targets (DESIGN.md)\n\n";
+  out << "#### Targets (docs/design.md)\n\n";
   markdown_summary(out, reports, "target", target_table(reports),
                    [](const std::string& c) { return c.find("MISS") != std::string::npos; });
   out << "\n" << paragraph(target_note) << "\n";

@@ -65,7 +65,7 @@
 
 namespace pmemperm::bench {
 
-/// The universe every pattern lives in (DESIGN.md: 2^30 pages).
+/// The universe every pattern lives in (docs/design.md: 2^30 pages).
 inline constexpr unsigned universe_log2 = 30;
 inline constexpr page_t universe_pages = page_t{1} << universe_log2;
 

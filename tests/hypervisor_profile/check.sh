@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The hypervisor-profile check (DESIGN.md rule 1), run by CTest as `hypervisor_profile`.
+# The hypervisor-profile check (docs/design.md, rule 1), run by CTest as `hypervisor_profile`.
 #
 # Every core header (include/pmemperm minus study/ and backends/icl.hpp) is compiled
 # on its own, included twice in a translation unit of its own, so a header that

@@ -168,7 +168,7 @@ template pmemperm::hybrid<counting>* entry<pmemperm::hybrid<counting>>::make(voi
 #endif
 
 #if __has_include(<pmemperm/permission_map.hpp>) && __has_include(<pmemperm/backends/rangeset.hpp>)
-// The per-domain map over one heap backend, through every member DESIGN.md pins.
+// The per-domain map over one heap backend, through every public member.
 using domain_map = pmemperm::permission_map<pmemperm::rangeset<>>;
 
 std::uint64_t permission_map_run(domain_map& m, std::uint16_t d, std::uint16_t e, page_range r,

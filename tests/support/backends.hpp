@@ -21,7 +21,7 @@
 //   invariant_period      the differential runs check(s) every this many ops (1 unless
 //                         the checker itself is O(universe), like the flat bitmap's)
 //   check(s)              the backend's own invariant checker
-//   constructible_as_promised<Alloc>   the constructors DESIGN.md pins, noexcept
+//   constructible_as_promised<Alloc>   the constructors each backend promises, noexcept
 //
 // A kind's parameters are plain `class` (not byte_allocator) and every B<...> in it
 // depends on a member's own template parameter: clang 14 crashes checking a

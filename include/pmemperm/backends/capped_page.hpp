@@ -214,7 +214,7 @@ class alignas(detail::capped_page_bytes) capped_page final {
   /// Dropping the smallest run anywhere in the set could cost fewer pages, but it
   /// would take away pages unrelated to the request, picked by the rest of the set.
   /// Keeping the loss next to r makes it predictable from the cut run alone and
-  /// keeps the unmap to one range, which is the rule DESIGN.md sets: the smallest
+  /// keeps the unmap to one range, which is the rule docs/design.md sets: the smallest
   /// neighbouring fragment. One dropped piece always suffices, since a revoke adds
   /// at most one run.
   template <class F>

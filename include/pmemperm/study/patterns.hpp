@@ -1,5 +1,5 @@
 // pmemperm/study/patterns.hpp — the fragmented assignment patterns W1–W8 of
-// DESIGN.md, generated deterministically for tests, benchmarks and examples.
+// docs/design.md, generated deterministically for tests, benchmarks and examples.
 //
 // A study helper, not a core header: it uses std::vector and may throw
 // (std::bad_alloc, std::invalid_argument for parameters that do not fit).
@@ -18,7 +18,7 @@
 //  W4  2^16 distinct random single pages over the universe         2^16     2^16
 //  W5  2^20 distinct random single pages inside a random 2^22-page
 //      window (density 1/4, so ~2^22 * 1/4 * 3/4 = 786432 runs
-//      expected — the ~0.79M of DESIGN.md; drawing with repeats
+//      expected — the ~0.79M of docs/design.md; drawing with repeats
 //      would give ~0.72M runs instead)                             2^20     2^20
 //  W6  4096 random clusters of 256 pages, pairwise non-adjacent and
 //      not aligned; 64 random pages (a quarter) of each missing;
