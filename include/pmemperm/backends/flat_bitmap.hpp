@@ -34,13 +34,14 @@
 #include "../allocator.hpp"
 #include "../config.hpp"
 #include "../detail/bits.hpp"
+#include "../detail/recorded_reserve.hpp"
 #include "../page_set.hpp"
 #include "../types.hpp"
 
 namespace pmemperm {
 
 template <byte_allocator Alloc = new_allocator>
-class flat_bitmap {
+class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
  public:
   using allocator_type = Alloc;
 
@@ -178,18 +179,8 @@ class flat_bitmap {
     return errc::ok;
   }
 
-  errc revoke_exact(page_range r) noexcept { return revoke(r); }
-  /// The same as revoke(): clearing bits never needs memory, so it is always exact.
-  template <class F>
-  errc revoke_exact(page_range r, F&& on_removed) noexcept {
-    return revoke(r, static_cast<F&&>(on_removed));
-  }
-  /// Revokes never need memory: any number is covered. Records the count only.
-  errc reserve(std::size_t revokes) noexcept {
-    reserve_ = revokes == 0 ? 1 : revokes;
-    return errc::ok;
-  }
-  [[nodiscard]] std::size_t reserve_count() const noexcept { return reserve_; }
+  // revoke_exact, reserve and reserve_count: detail::recorded_reserve (clearing bits
+  // never needs memory, so every revoke is exact and any number is covered).
   [[nodiscard]] bool reserve_full() const noexcept { return true; }
   /// Gives the array back when no page is granted (it is allocated again at the next
   /// grant), so the bytes then depend on the pages alone: 0 when empty, the whole
@@ -319,7 +310,6 @@ class flat_bitmap {
   page_t universe_ = 0;
   std::uint64_t count_ = 0;
   std::size_t runs_ = 0;
-  std::size_t reserve_ = 1;  // recorded for reserve_count(); revokes never need memory
 };
 
 static_assert(page_set<flat_bitmap<>>);

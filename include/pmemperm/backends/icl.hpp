@@ -53,6 +53,7 @@
 
 #include "../allocator.hpp"
 #include "../config.hpp"
+#include "../detail/recorded_reserve.hpp"
 #include "../page_set.hpp"
 #include "../types.hpp"
 
@@ -122,7 +123,7 @@ class icl_std_allocator {
 }  // namespace detail
 
 template <byte_allocator Alloc = new_allocator>
-class icl_set {
+class icl_set : public detail::recorded_reserve<icl_set<Alloc>> {
   template <class T>
   using std_alloc = detail::icl_std_allocator<T, Alloc>;
   using interval = boost::icl::closed_interval<page_t, std::less>;
@@ -281,20 +282,9 @@ class icl_set {
     return errc::ok;
   }
 
-  errc revoke_exact(page_range r) noexcept { return revoke(r); }
-  /// The same as revoke(), which here is already exact or out_of_memory with nothing
-  /// changed.
-  template <class F>
-  errc revoke_exact(page_range r, F&& on_removed) noexcept {
-    return revoke(r, static_cast<F&&>(on_removed));
-  }
-  /// The oracle holds no revoke reserve (its revokes may fail instead, see the
-  /// header): the count is recorded and reserve_full() stays false.
-  errc reserve(std::size_t revokes) noexcept {
-    reserve_ = revokes == 0 ? 1 : revokes;
-    return errc::ok;
-  }
-  [[nodiscard]] std::size_t reserve_count() const noexcept { return reserve_; }
+  // revoke_exact, reserve and reserve_count: detail::recorded_reserve (a revoke here
+  // is already exact or out_of_memory with nothing changed). The oracle holds no
+  // revoke reserve, so reserve_full() stays false.
   [[nodiscard]] bool reserve_full() const noexcept { return false; }
   /// One node per run and one bookkeeping block, which an empty set gives back.
   errc shrink_to_fit() noexcept {
@@ -422,7 +412,6 @@ class icl_set {
   [[no_unique_address]] Alloc alloc_{};
   state* st_ = nullptr;
   std::uint64_t count_ = 0;
-  std::size_t reserve_ = 1;  // recorded only (see reserve())
 };
 
 static_assert(page_set<icl_set<>>);
