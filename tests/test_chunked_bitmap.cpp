@@ -31,6 +31,8 @@ using pmemperm::page_range;
 using pmemperm::page_t;
 
 using runs = std::vector<page_range>;
+// The representation counters (bitmap and range entries, spares, index bytes).
+using access = pmemperm::detail::chunked_bitmap_test_access;
 using counting = counting_allocator<>;
 using failing = failing_allocator<>;
 
@@ -62,10 +64,10 @@ void require_shape(const S& s, const alloc_stats& st, const runs& expected, std:
   REQUIRE(s.range_count() == expected.size());
   REQUIRE(s.count() == pages_in(expected));
   REQUIRE(s.empty() == expected.empty());
-  REQUIRE(s.bitmap_count() == bitmaps);
-  REQUIRE(s.range_entry_count() == ranges);
-  REQUIRE(s.spare_bitmaps() == (ranges != 0 ? 2u : 0u));
-  REQUIRE(s.memory_bytes() == s.index_bytes() + (bitmaps + s.spare_bitmaps()) * S::bitmap_bytes);
+  REQUIRE(access::bitmap_count(s) == bitmaps);
+  REQUIRE(access::range_entry_count(s) == ranges);
+  REQUIRE(access::spare_bitmaps(s) == (ranges != 0 ? 2u : 0u));
+  REQUIRE(s.memory_bytes() == access::index_bytes(s) + (bitmaps + access::spare_bitmaps(s)) * S::bitmap_bytes);
   REQUIRE(s.memory_bytes() == st.live_bytes);
 }
 
@@ -216,7 +218,7 @@ TEST_CASE("chunked_bitmap: the default 4 KiB chunk bitmap comes and goes", "[chu
 
   REQUIRE(s.grant(page_range{5, 5}) == errc::ok);
   require_shape(s, st, {{5, 5}}, 1, 0);
-  REQUIRE(s.memory_bytes() - s.index_bytes() == 4096);
+  REQUIRE(s.memory_bytes() - access::index_bytes(s) == 4096);
   REQUIRE(s.revoke(page_range{5, 5}) == errc::ok);  // the last page of the chunk: the bitmap goes
   require_shape(s, st, {}, 0, 0);
   REQUIRE(s.memory_bytes() == 0);
@@ -232,7 +234,7 @@ TEST_CASE("chunked_bitmap: the default 4 KiB chunk bitmap comes and goes", "[chu
   // revoke that cuts two full chunks).
   REQUIRE(s.grant(page_range{0, (page_t{1} << 20) - 1}) == errc::ok);
   require_shape(s, st, {{0, (page_t{1} << 20) - 1}}, 0, 1);
-  REQUIRE(s.memory_bytes() == s.index_bytes() + 2 * 4096);
+  REQUIRE(s.memory_bytes() == access::index_bytes(s) + 2 * 4096);
   REQUIRE(s.revoke(page_range{40000, 40000}) == errc::ok);
   require_shape(s, st, {{0, 39999}, {40001, (page_t{1} << 20) - 1}}, 1, 2);
   REQUIRE(s.grant(page_range{40000, 40000}) == errc::ok);
@@ -253,28 +255,28 @@ TEST_CASE("chunked_bitmap: memory is a bitmap per partly granted chunk plus the 
     REQUIRE(s.check_invariants());
     REQUIRE(s.count() == (page_t{1} << 20));
     REQUIRE(s.range_count() == (std::size_t{1} << 20));
-    REQUIRE(s.bitmap_count() == 64);
-    REQUIRE(s.range_entry_count() == 0);
-    REQUIRE(s.memory_bytes() == 64 * 4096 + s.index_bytes());
-    REQUIRE(s.index_bytes() <= 16 + 80 * 16);  // one small root leaf
+    REQUIRE(access::bitmap_count(s) == 64);
+    REQUIRE(access::range_entry_count(s) == 0);
+    REQUIRE(s.memory_bytes() == 64 * 4096 + access::index_bytes(s));
+    REQUIRE(access::index_bytes(s) <= 16 + 80 * 16);  // one small root leaf
     REQUIRE(s.memory_bytes() == st.live_bytes);
   }
 
   SECTION("one contiguous range: two cut chunks, one range entry, the spares") {
     const page_t first = 1000 * c + 123;
     REQUIRE(s.grant(page_range::from_count(first, page_t{1} << 20)) == errc::ok);
-    REQUIRE(s.bitmap_count() == 2);
-    REQUIRE(s.range_entry_count() == 1);
-    REQUIRE(s.memory_bytes() == 4 * 4096 + s.index_bytes());
-    REQUIRE(s.index_bytes() <= 16 + 8 * 16);
+    REQUIRE(access::bitmap_count(s) == 2);
+    REQUIRE(access::range_entry_count(s) == 1);
+    REQUIRE(s.memory_bytes() == 4 * 4096 + access::index_bytes(s));
+    REQUIRE(access::index_bytes(s) <= 16 + 8 * 16);
     REQUIRE(s.memory_bytes() == st.live_bytes);
   }
 
   SECTION("chunk-aligned runs: one range entry each, no bitmap") {
     for (page_t i = 0; i < 100; ++i) REQUIRE(s.grant(page_range{(2 * i) * c, (2 * i + 1) * c - 1}) == errc::ok);
-    REQUIRE(s.bitmap_count() == 0);
-    REQUIRE(s.range_entry_count() == 100);
-    REQUIRE(s.memory_bytes() == 2 * 4096 + s.index_bytes());
+    REQUIRE(access::bitmap_count(s) == 0);
+    REQUIRE(access::range_entry_count(s) == 100);
+    REQUIRE(s.memory_bytes() == 2 * 4096 + access::index_bytes(s));
     REQUIRE(s.memory_bytes() == st.live_bytes);
   }
 }
@@ -441,8 +443,8 @@ TEST_CASE("chunked_bitmap: revokes succeed when the allocator refuses", "[chunke
   alloc_stats st;
   chunked_bitmap<failing, 256> s{failing(st)};
   REQUIRE(s.grant(page_range{0, 2047}) == errc::ok);  // chunks 0 ... 7, one range entry
-  REQUIRE(s.spare_bitmaps() == 2);
-  REQUIRE(s.revoke_reserve_full());
+  REQUIRE(access::spare_bitmaps(s) == 2);
+  REQUIRE(s.reserve_full());
   st.fail_at = st.attempts;
   st.fail_always_after = true;  // from now on nothing can be allocated
 
@@ -452,8 +454,8 @@ TEST_CASE("chunked_bitmap: revokes succeed when the allocator refuses", "[chunke
   REQUIRE(s.revoke(page_range{300, 600}, rec) == errc::ok);
   require_runs(rec.seen, {{300, 600}}, "removed");
   require_runs(snapshot(s), {{0, 299}, {601, 2047}}, "set");
-  REQUIRE(s.spare_bitmaps() == 0);
-  REQUIRE_FALSE(s.revoke_reserve_full());
+  REQUIRE(access::spare_bitmaps(s) == 0);
+  REQUIRE_FALSE(s.reserve_full());
 
   // No block left, so the cut chunk goes entirely; and the index, sized for the one
   // reserved revoke, has no room for the entry right of the cut, so that part of
@@ -478,7 +480,7 @@ TEST_CASE("chunked_bitmap: revokes succeed when the allocator refuses", "[chunke
   st.fail_at = UINT64_MAX;
   st.fail_always_after = false;
   REQUIRE(s.grant(page_range{300, 300}) == errc::ok);
-  REQUIRE(s.spare_bitmaps() == 2);
+  REQUIRE(access::spare_bitmaps(s) == 2);
   REQUIRE(s.check_invariants());
   REQUIRE(s.memory_bytes() == st.live_bytes);
 }
@@ -541,8 +543,8 @@ TEST_CASE("chunked_bitmap: assign copies the representation", "[chunked_bitmap]"
   REQUIRE(b.grant(page_range{90000, 90010}) == errc::ok);
   REQUIRE(b.assign(a) == errc::ok);
   require_runs(snapshot(b), snapshot(a), "copy");
-  REQUIRE(b.bitmap_count() == a.bitmap_count());
-  REQUIRE(b.range_entry_count() == a.range_entry_count());
+  REQUIRE(access::bitmap_count(b) == access::bitmap_count(a));
+  REQUIRE(access::range_entry_count(b) == access::range_entry_count(a));
   REQUIRE(b.check_invariants());
   REQUIRE(a.memory_bytes() + b.memory_bytes() == st.live_bytes);
   counted<256> m{std::move(b)};

@@ -6,6 +6,8 @@
 // or a fixed arena.
 #pragma once
 
+#include "config.hpp"  // first: below C++20 it stops with one #error
+
 #include <concepts>
 #include <cstddef>
 #include <new>
@@ -26,11 +28,16 @@ concept byte_allocator = std::is_nothrow_move_constructible_v<A> &&
                          };
 
 /// The default allocator: nothrow global new/delete with explicit alignment.
+/// Stateless; every instance frees what any other allocated.
 struct new_allocator {
+  /// `bytes` bytes aligned to `align` from nothrow operator new (the aligned form
+  /// above __STDCPP_DEFAULT_NEW_ALIGNMENT__), or nullptr when it refuses. O(1) calls.
   [[nodiscard]] void* allocate(std::size_t bytes, std::size_t align) noexcept {
     if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) return ::operator new(bytes, std::nothrow);
     return ::operator new(bytes, std::align_val_t{align}, std::nothrow);
   }
+  /// Returns p (from allocate with the same bytes and align) to operator delete,
+  /// sized when the compiler offers sized deallocation. Cannot fail.
   void deallocate(void* p, std::size_t bytes, std::size_t align) noexcept {
 #if defined(__cpp_sized_deallocation)
     if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__)
@@ -45,6 +52,7 @@ struct new_allocator {
       ::operator delete(p, std::align_val_t{align});
 #endif
   }
+  /// Always true: any instance deallocates what another allocated.
   friend constexpr bool operator==(const new_allocator&, const new_allocator&) noexcept = default;
 };
 

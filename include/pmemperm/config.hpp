@@ -5,7 +5,26 @@
 // is active only when PMEMPERM_DEBUG is defined, and then traps. An embedder may
 // define PMEMPERM_ASSERT before including any pmemperm header to route it to its
 // own panic handler.
+//
+// Every public header includes this one first, so that a translation unit compiled
+// below C++20 stops at the one #error below instead of at whatever C++20 construct
+// the compiler happens to meet first.
 #pragma once
+
+// MSVC keeps __cplusplus at 199711L unless /Zc:__cplusplus is given; _MSVC_LANG has
+// the real value. Anything above C++17 passes (g++ 10 reports C++20 as 201709L).
+#if defined(_MSVC_LANG)
+#  define PMEMPERM_CPLUSPLUS _MSVC_LANG
+#else
+#  define PMEMPERM_CPLUSPLUS __cplusplus
+#endif
+#if PMEMPERM_CPLUSPLUS <= 201703L
+#  error "pmemperm requires C++20: compile with -std=c++20 (MSVC: /std:c++20) or later"
+// #error does not stop g++, clang or MSVC: they go on to report every C++20 construct
+// of the headers that follow. A missing include is fatal, so the #error above is
+// the only diagnostic about pmemperm besides this line.
+#  include <pmemperm/requires-cxx20-see-the-error-above>
+#endif
 
 #ifndef PMEMPERM_ASSERT
 #  if defined(PMEMPERM_DEBUG)

@@ -7,22 +7,25 @@
 // contains_any = intersects, count = cardinality, range_count = iterative_size.
 #pragma once
 
+#include "config.hpp"  // first: below C++20 it stops with one #error
+
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
+#include "detail/visitor.hpp"
 #include "types.hpp"
 
 namespace pmemperm {
 namespace detail {
 
-/// The visitor type the concept checks grant/revoke with: called as f(page_range).
+/// The visitor type the concept checks grant/revoke with: f(page_range) -> void.
 struct range_visitor_archetype {
   void operator()(page_range) const noexcept {}
 };
 
-/// The callback type the concept checks for_each_range with: f(page_range) -> bool.
+/// The visitor type the concept checks for_each_range with: f(page_range) -> bool.
 struct range_predicate_archetype {
   bool operator()(page_range) const noexcept { return true; }
 };
@@ -36,6 +39,8 @@ struct range_predicate_archetype {
 ///  - `s.revoke(r)` and `s.revoke(r, on_removed)` -> errc: remove r; `on_removed`
 ///    is called for each maximal run of pages that were granted and no longer are.
 ///    After a revoke returns, whatever it returns, no page of r is granted.
+///    on_added and on_removed are range_visitors (detail/visitor.hpp): they may
+///    return void or bool, and what they return is ignored (the change happens).
 ///  - `s.clear()`: remove everything and return all memory except what the backend
 ///    keeps by design (a flat bitmap's array, a capped page's page).
 ///  - `cs.empty()`, `cs.contains(p)`, `cs.contains_all(r)`, `cs.contains_any(r)` -> bool.
@@ -45,8 +50,11 @@ struct range_predicate_archetype {
 ///  - `cs.memory_bytes()` -> std::size_t: exactly the bytes currently held from the
 ///    allocator (a fixed-size backend reports its fixed size).
 ///  - `cs.for_each_range(f)` and `cs.for_each_range(window, f)` -> bool: call
-///    `f(page_range) -> bool` on each maximal run in ascending order (clipped to the
-///    window); stop when f returns false; return false iff stopped early.
+///    `f(page_range)` on each maximal run in ascending order (clipped to the
+///    window). f is a range_visitor: it returns void (every run is visited) or
+///    something convertible to bool (false stops the walk). Returns false iff f
+///    stopped it. A type that is not a range_visitor is rejected at the call, by the
+///    range_visitor constraint. (The concept below checks the bool form.)
 ///  - `s.assign(cs)` -> errc: become a copy of cs (strong guarantee).
 ///  - memory pressure: `s.reserve(n)` -> errc: keep what the next n revokes (one
 ///    range each) need, so they are exact even if every allocation is refused (0:
@@ -60,7 +68,7 @@ struct range_predicate_archetype {
 ///  - move construction and move assignment; copy construction is not offered,
 ///    because copying allocates and must be able to fail.
 /// Visitors run while the operation is in progress: they must not access the set
-/// they are called from. Their results are ignored.
+/// they are called from.
 template <class S>
 concept page_set =
     std::is_nothrow_move_constructible_v<S> && std::is_nothrow_move_assignable_v<S> &&

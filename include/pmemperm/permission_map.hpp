@@ -38,6 +38,8 @@
 // <pmemperm/synchronized.hpp> for a reader/writer wrapper.
 #pragma once
 
+#include "config.hpp"  // first: below C++20 it stops with one #error
+
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -47,6 +49,7 @@
 
 #include "allocator.hpp"
 #include "detail/btree.hpp"
+#include "detail/visitor.hpp"
 #include "page_set.hpp"
 #include "types.hpp"
 
@@ -54,8 +57,8 @@ namespace pmemperm {
 
 /// Bytes one domain holds and may hold. Lives in the map's per-domain record.
 struct domain_meter {
-  std::size_t bytes = 0;
-  std::size_t budget = SIZE_MAX;
+  std::size_t bytes = 0;          ///< bytes the domain's set holds now
+  std::size_t budget = SIZE_MAX;  ///< the most it may hold (set_budget)
   bool enforce = false;             ///< refuse allocations past the budget (while permitting)
   bool refused_for_budget = false;  ///< an allocation was refused because of the budget
 };
@@ -65,8 +68,12 @@ struct domain_meter {
 template <byte_allocator Upstream>
 class domain_allocator {
  public:
+  /// Allocates from *up and meters into *m; both must outlive every set using it.
   domain_allocator(Upstream* up, domain_meter* m) noexcept : up_(up), meter_(m) {}
 
+  /// Upstream's allocation, counted in the meter; nullptr (and refused_for_budget
+  /// set) when the budget is enforced and the bytes would pass it, nullptr when
+  /// upstream refuses. O(1) plus upstream's cost.
   [[nodiscard]] void* allocate(std::size_t bytes, std::size_t align) noexcept {
     if (meter_->enforce && (meter_->bytes > meter_->budget || bytes > meter_->budget - meter_->bytes)) {
       meter_->refused_for_budget = true;
@@ -76,6 +83,7 @@ class domain_allocator {
     if (p != nullptr) meter_->bytes += bytes;
     return p;
   }
+  /// Returns p to upstream and uncounts it. O(1) plus upstream's cost.
   void deallocate(void* p, std::size_t bytes, std::size_t align) noexcept {
     meter_->bytes -= bytes;
     up_->deallocate(p, bytes, align);
@@ -107,6 +115,9 @@ struct rebind_set<B<Old, N>, A> {
 
 }  // namespace detail
 
+/// One Set per live domain; see the header comment for the failure rules. Costs
+/// below: D is the number of live domains, and "the set's grant" (revoke, ...) is
+/// that Set operation's own cost on the domain's set.
 template <page_set Set, std::unsigned_integral Domain = std::uint16_t, byte_allocator Alloc = new_allocator>
 class permission_map {
   static_assert(std::is_copy_constructible_v<Alloc>, "each domain keeps a copy of the map's allocator");
@@ -115,19 +126,28 @@ class permission_map {
  public:
   /// The type each domain's set is stored as.
   using set_type = typename rebound::type;
+  /// The domain id type.
   using domain_type = Domain;
   static_assert(page_set<set_type>);
 
+  /// An empty map. O(1), never allocates.
   permission_map() noexcept
     requires std::is_default_constructible_v<Alloc>
   = default;
+  /// An empty map allocating from a (each domain keeps a copy). O(1), never allocates.
   explicit permission_map(Alloc a) noexcept : alloc_(a), index_(static_cast<Alloc&&>(a)) {}
+  /// Not copyable.
   permission_map(const permission_map&) = delete;
+  /// Not copyable.
   permission_map& operator=(const permission_map&) = delete;
+  /// Takes o's domains (their sets stay where they are, so find() pointers stay
+  /// valid); o is left empty. O(1), never allocates.
   permission_map(permission_map&& o) noexcept
       : alloc_(static_cast<Alloc&&>(o.alloc_)), index_(static_cast<index&&>(o.index_)), records_(o.records_) {
     o.records_ = 0;
   }
+  /// Destroys this map's domains, then takes o's as the move constructor does.
+  /// O(D + the sets' destruction), never allocates.
   permission_map& operator=(permission_map&& o) noexcept {
     if (this != &o) {
       destroy_all();
@@ -138,10 +158,17 @@ class permission_map {
     }
     return *this;
   }
+  /// Destroys every domain and its set. O(D + the sets' destruction).
   ~permission_map() { destroy_all(); }
 
   // ---- per domain ---------------------------------------------------------------------
 
+  /// Lets d access r, creating d if it does not exist. O(log D) plus the set's
+  /// grant (a new domain: one record and one set allocated, one index insert).
+  /// Errors, all with nothing changed (no domain created): invalid_range (r invalid,
+  /// or outside a flat_bitmap's universe); out_of_memory; budget_exceeded (the grant
+  /// or the reserve refill a successful grant ends with would pass d's budget);
+  /// capacity_exceeded (a capped_page set cannot hold the result).
   [[nodiscard]] errc permit(Domain d, page_range r) noexcept {
     if (!r.valid()) return errc::invalid_range;
     if (record* rec = lookup(d)) return grant_metered(*rec, *rec->set, r);
@@ -155,6 +182,7 @@ class permission_map {
     return e;
   }
 
+  /// deny(d, r, on_removed) without a visitor.
   [[nodiscard]] errc deny(Domain d, page_range r) noexcept {
     if (!r.valid()) return errc::invalid_range;
     record* rec = lookup(d);
@@ -162,8 +190,14 @@ class permission_map {
     return rec->set->revoke(r);
   }
 
-  /// Like deny, reporting each run of pages the domain lost (to unmap them).
-  template <class F>
+  /// Takes r from d (d stays, even if it holds nothing afterwards), calling
+  /// on_removed(page_range) for each run of pages d lost, to unmap them (its result
+  /// is ignored). O(log D) plus the set's revoke; the budget is not enforced.
+  /// invalid_range or no_such_domain: nothing changed. Otherwise the revoke rule:
+  /// no page of r is accessible to d afterwards, and the result is ok, or
+  /// revoked_extra when d's reserve was spent and the allocator refused what the cut
+  /// needed, so pages outside r went too (the fewest the set can; all reported).
+  template <range_visitor F>
   [[nodiscard]] errc deny(Domain d, page_range r, F&& on_removed) noexcept {
     if (!r.valid()) return errc::invalid_range;
     record* rec = lookup(d);
@@ -171,12 +205,15 @@ class permission_map {
     return rec->set->revoke(r, on_removed);
   }
 
-  /// Removes exactly r from the domain, or fails (out_of_memory, capacity_exceeded)
-  /// with nothing changed; never revoked_extra.
+  /// deny_exact(d, r, on_removed) without a visitor.
   [[nodiscard]] errc deny_exact(Domain d, page_range r) noexcept {
     return deny_exact(d, r, [](page_range) noexcept {});
   }
-  template <class F>
+  /// Takes exactly r from d, like deny(d, r, on_removed) (same cost), or fails with
+  /// nothing changed and no visitor call: invalid_range, no_such_domain,
+  /// out_of_memory (a cut needs memory that is refused), capacity_exceeded (a full
+  /// capped_page cut in two). Never revoked_extra.
+  template <range_visitor F>
   [[nodiscard]] errc deny_exact(Domain d, page_range r, F&& on_removed) noexcept {
     if (!r.valid()) return errc::invalid_range;
     record* rec = lookup(d);
@@ -184,50 +221,63 @@ class permission_map {
     return rec->set->revoke_exact(r, on_removed);
   }
 
-  /// Keeps what the domain's next `revokes` denies need, within its budget
-  /// (budget_exceeded, out_of_memory or, for a fixed-size set, capacity_exceeded:
-  /// nothing changed). 0 returns to the default, 1.
+  /// Keeps what d's next `revokes` denies need, within its budget. 0 returns to the
+  /// default (1; 0 for capped_page). O(log D) plus the set's reserve. Errors, all
+  /// with nothing changed: no_such_domain, budget_exceeded, out_of_memory or, for a
+  /// fixed-size set, capacity_exceeded.
   [[nodiscard]] errc reserve(Domain d, std::size_t revokes) noexcept {
     record* rec = lookup(d);
     if (rec == nullptr) return errc::no_such_domain;
     return metered(rec->meter[rec->current], [&]() noexcept { return rec->set->reserve(revokes); });
   }
 
+  /// d may access page p; false for an unknown d. O(log D) plus the set's contains.
   [[nodiscard]] bool permitted(Domain d, page_t p) const noexcept {
     const record* rec = lookup(d);
     return rec != nullptr && rec->set->contains(p);
   }
+  /// d may access every page of r; false for an unknown d or an invalid r. O(log D)
+  /// plus the set's contains_all.
   [[nodiscard]] bool permitted(Domain d, page_range r) const noexcept {
     const record* rec = lookup(d);
     return rec != nullptr && rec->set->contains_all(r);
   }
 
+  /// destroy(d, on_removed) without a visitor.
   [[nodiscard]] errc destroy(Domain d) noexcept {
     return destroy(d, [](page_range) noexcept {});
   }
 
   /// Destroys the domain, first calling on_removed(page_range) for every run it held
-  /// (what to unmap).
-  template <class F>
+  /// (what to unmap; its result is ignored: every run is reported), then freeing
+  /// its set and record. O(log D + the set's runs + its destruction). ok, or
+  /// no_such_domain with nothing changed. Never fails otherwise: freeing the index
+  /// entry takes no memory.
+  template <range_visitor F>
   [[nodiscard]] errc destroy(Domain d, F&& on_removed) noexcept {
     const record* rec = lookup(d);
     if (rec == nullptr) return errc::no_such_domain;
     static_cast<void>(rec->set->for_each_range([&](page_range x) noexcept {
-      on_removed(x);
+      detail::notify(on_removed, x);
       return true;
     }));
     destroy_record(d);
     return errc::ok;
   }
 
-  /// The domain's set, or nullptr if the domain does not exist.
+  /// The domain's set, or nullptr if the domain does not exist. O(log D). The
+  /// pointer is valid until the next change to the map (permit_all replaces a
+  /// domain's set; destroy frees it).
   [[nodiscard]] const set_type* find(Domain d) const noexcept {
     const record* rec = lookup(d);
     return rec != nullptr ? rec->set : nullptr;
   }
 
-  /// Caps the bytes the domain's set may hold (creating the domain if needed).
-  /// budget_exceeded, changing nothing, if the set already holds more.
+  /// Caps the bytes the domain's set may hold (creating the domain, empty, if
+  /// needed); SIZE_MAX lifts the cap. O(log D). Errors, all with nothing changed
+  /// (no domain created): budget_exceeded if the set already holds more (a new
+  /// capped_page domain holds its page), out_of_memory for a new domain's record or
+  /// index entry.
   [[nodiscard]] errc set_budget(Domain d, std::size_t bytes) noexcept {
     record* rec = lookup(d);
     if (rec != nullptr) {
@@ -244,18 +294,20 @@ class permission_map {
     return e;
   }
 
+  /// d's budget: SIZE_MAX if none was set or d does not exist. O(log D).
   [[nodiscard]] std::size_t budget(Domain d) const noexcept {
     const record* rec = lookup(d);
     return rec != nullptr ? rec->meter[rec->current].budget : SIZE_MAX;
   }
 
-  /// Bytes of the domain's set (0 for an unknown domain).
+  /// Bytes of the domain's set, what its budget is compared with (0 for an unknown
+  /// domain). O(log D).
   [[nodiscard]] std::size_t memory_bytes(Domain d) const noexcept {
     const record* rec = lookup(d);
     return rec != nullptr ? rec->set->memory_bytes() : 0;
   }
 
-  /// Every byte the map holds: its index, the per-domain records and the sets.
+  /// Every byte the map holds: its index, the per-domain records and the sets. O(D).
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     // A set without an allocator (capped_page) reports its own storage as its bytes.
     const std::size_t per_domain = sizeof(record) + (rebound::metered ? sizeof(set_type) : 0);
@@ -264,10 +316,16 @@ class permission_map {
     return total;
   }
 
+  /// Live domains. O(1).
   [[nodiscard]] std::size_t domain_count() const noexcept { return index_.size(); }
 
-  /// Grants every range or none (strong guarantee, budget included). The ranges are
-  /// applied to a copy of the domain's set, which replaces it on success: O(n).
+  /// Grants every range or none, creating d if needed. The ranges are applied to a
+  /// copy of the domain's set, metered on its own against d's budget, which
+  /// replaces the set on success: O(n + the grants) for n the set's size (a new
+  /// domain, one range, or ranges all held already: no copy). An empty span is ok
+  /// and creates nothing. Errors, all with nothing changed (the strong guarantee,
+  /// memory_bytes() included; no domain created): invalid_range (any range
+  /// invalid); out_of_memory; budget_exceeded; capacity_exceeded.
   [[nodiscard]] errc permit_all(Domain d, std::span<const page_range> rs) noexcept {
     for (const page_range& r : rs)
       if (!r.valid()) return errc::invalid_range;
@@ -307,7 +365,9 @@ class permission_map {
     return e;
   }
 
-  /// Grants r only if no other domain may access any page of it (else conflict).
+  /// Grants r to d only if no other domain may access any page of it: O(D x the
+  /// sets' contains_any) plus permit(d, r). conflict, or any error of permit: nothing
+  /// changed.
   [[nodiscard]] errc permit_exclusive(Domain d, page_range r) noexcept {
     if (!r.valid()) return errc::invalid_range;
     for (auto c = index_.first(); c; c = index_.next(c)) {
@@ -321,6 +381,11 @@ class permission_map {
   /// of r (else not_held); afterwards `to` holds r and `from` none of it — no other
   /// page of either domain changes — or the call fails and both hold what they held
   /// (out_of_memory, budget_exceeded, capacity_exceeded). Never revoked_extra.
+  /// `to` is created if needed. O(log D) plus a reserve refill, a grant and an exact
+  /// revoke. Also invalid_range, no_such_domain (`from` unknown) and not_held, with
+  /// nothing changed; from == to holding r is ok. The one exception to the strong
+  /// guarantee: a refill of `from`'s spent reserve made first is kept when the
+  /// transfer then fails (the pages of both domains are unchanged).
   [[nodiscard]] errc transfer(Domain from, Domain to, page_range r) noexcept {
     if (!r.valid()) return errc::invalid_range;
     record* src = lookup(from);
@@ -358,26 +423,29 @@ class permission_map {
     return e;
   }
 
-  /// Calls f(Domain) -> bool for each domain that may access p, in ascending id
-  /// order; false stops early. Returns false if stopped.
-  template <class F>
+  /// Calls f(Domain) for each domain that may access p, in ascending id order. f
+  /// is a visitor_of<F, Domain>: it returns void (every holder is visited) or bool
+  /// (false stops: this then returns false). O(D x the sets' contains). Cannot fail.
+  template <visitor_of<Domain> F>
   [[nodiscard]] bool for_each_holder(page_t p, F&& f) const noexcept {
     for (auto c = index_.first(); c; c = index_.next(c)) {
       const record* rec = as_record(index_[c]);
-      if (rec->set->contains(p) && !static_cast<bool>(f(rec->id))) return false;
+      if (rec->set->contains(p) && !detail::visit(f, rec->id)) return false;
     }
     return true;
   }
 
-  /// Calls f(Domain) -> bool for each live domain, ascending.
-  template <class F>
+  /// Calls f(Domain) for each live domain, ascending; f returns void, or bool (false
+  /// stops: this then returns false). O(D). Cannot fail.
+  template <visitor_of<Domain> F>
   [[nodiscard]] bool for_each_domain(F&& f) const noexcept {
     for (auto c = index_.first(); c; c = index_.next(c))
-      if (!static_cast<bool>(f(as_record(index_[c])->id))) return false;
+      if (!detail::visit(f, as_record(index_[c])->id)) return false;
     return true;
   }
 
   /// Structural check for tests: index, per-domain metering, each set's invariants.
+  /// False means a bug. O(D + the sets' own checks).
   [[nodiscard]] bool check_invariants() const noexcept {
     if (!index_.check_invariants()) return false;
     std::size_t n = 0;

@@ -10,6 +10,9 @@
 // Backends are picked up through __has_include, so a header that does not exist
 // yet is skipped; a new backend needs a guarded include, a guarded explicit
 // instantiation of the class and a guarded block instantiating entry<> for it.
+// visitors<> (void-returning and bool-returning visitors through every visitor
+// API) is instantiated for each backend that takes both kinds (detail/visitor.hpp):
+// a backend joins that list once it calls its visitors through detail::visit.
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -42,6 +45,9 @@
 #if __has_include(<pmemperm/permission_map.hpp>)
 #  include <pmemperm/permission_map.hpp>
 #endif
+#if __has_include(<pmemperm/synchronized.hpp>)
+#  include <pmemperm/synchronized.hpp>
+#endif
 
 // Explicit instantiation compiles every non-template member, called below or not.
 #if __has_include(<pmemperm/backends/rangeset.hpp>)
@@ -58,6 +64,12 @@ template class pmemperm::hybrid<pmemperm::new_allocator>;
 #endif
 #if __has_include(<pmemperm/permission_map.hpp>) && __has_include(<pmemperm/backends/rangeset.hpp>)
 template class pmemperm::permission_map<pmemperm::rangeset<>>;
+#endif
+#if __has_include(<pmemperm/permission_map.hpp>) && __has_include(<pmemperm/backends/chunked_bitmap.hpp>)
+template class pmemperm::permission_map<pmemperm::chunked_bitmap<>, std::uint32_t>;
+#endif
+#if __has_include(<pmemperm/permission_map.hpp>) && __has_include(<pmemperm/backends/capped_page.hpp>)
+template class pmemperm::permission_map<pmemperm::capped_page, std::uint8_t>;
 #endif
 
 namespace hv_profile {
@@ -97,6 +109,14 @@ struct entry {
     out.add(a.grant(page_range::from_count(p, r.size()), on_change));
     out.add(a.revoke(page_range::single(p)));
     out.add(a.revoke(page_range::closed(r.first, p), on_change));
+    out.add(a.reserve(static_cast<std::size_t>(p & 7u)));
+    out.add(a.revoke_exact(page_range::single(p + 1)));
+    out.add(a.revoke_exact(page_range::single(p + 3), on_change));
+    out.add(a.shrink_to_fit());
+    if constexpr (requires { a.reserve_count(); a.reserve_full(); }) {
+      out.add(static_cast<std::uint64_t>(a.reserve_count()));
+      out.add(a.reserve_full());
+    }
 
     const S& ca = a;
     out.add(ca.empty());
@@ -128,7 +148,37 @@ struct entry {
   static void destroy(S& s) noexcept { s.~S(); }
 };
 
+// Every visitor API with a void visitor (walks run to the end) and with a bool one
+// (false stops a walk; a grant or revoke ignores it), and a visitor whose result
+// is only convertible to bool.
+template <pmemperm::page_set S>
+struct visitors {
+  struct flag {
+    bool value;
+    explicit(false) operator bool() const noexcept { return value; }
+  };
+  static std::uint64_t run(S& a, page_range r, pmemperm::page_t p) noexcept {
+    sink out;
+    auto note = [&out](page_range x) noexcept { out.add(x); };
+    auto stop = [&out](page_range x) noexcept {
+      out.add(x);
+      return false;
+    };
+    auto until = [p](page_range x) noexcept { return flag{x.last < p}; };
+    out.add(a.grant(r, stop));
+    out.add(a.revoke(page_range::single(p), stop));
+    out.add(a.revoke_exact(page_range::single(p + 2), stop));
+    out.add(a.grant(page_range::single(p), note));
+    out.add(a.for_each_range(note));
+    out.add(a.for_each_range(r, note));
+    out.add(a.for_each_range(stop));
+    out.add(a.for_each_range(r, until));
+    return out.value();
+  }
+};
+
 using counting = pmemperm::counting_allocator<>;
+using failing = pmemperm::failing_allocator<>;
 
 // ---- one block per backend: entry<> with the default and a stateful allocator
 
@@ -142,6 +192,7 @@ template pmemperm::rangeset<counting>* entry<pmemperm::rangeset<counting>>::make
 #if __has_include(<pmemperm/backends/capped_page.hpp>)
 template struct entry<pmemperm::capped_page>;
 template pmemperm::capped_page* entry<pmemperm::capped_page>::make(void*);
+template struct visitors<pmemperm::capped_page>;
 #endif
 
 #if __has_include(<pmemperm/backends/flat_bitmap.hpp>)
@@ -150,6 +201,7 @@ template pmemperm::flat_bitmap<>* entry<pmemperm::flat_bitmap<>>::make(void*, pm
 template struct entry<pmemperm::flat_bitmap<counting>>;
 template pmemperm::flat_bitmap<counting>* entry<pmemperm::flat_bitmap<counting>>::make(
     void*, pmemperm::page_t, counting);
+template struct visitors<pmemperm::flat_bitmap<>>;
 #endif
 
 #if __has_include(<pmemperm/backends/chunked_bitmap.hpp>)
@@ -158,6 +210,10 @@ template pmemperm::chunked_bitmap<>* entry<pmemperm::chunked_bitmap<>>::make(voi
 template struct entry<pmemperm::chunked_bitmap<counting>>;
 template pmemperm::chunked_bitmap<counting>* entry<pmemperm::chunked_bitmap<counting>>::make(
     void*, counting);
+template struct entry<pmemperm::chunked_bitmap<failing, 64>>;
+template pmemperm::chunked_bitmap<failing, 64>* entry<pmemperm::chunked_bitmap<failing, 64>>::make(void*,
+                                                                                                    failing);
+template struct visitors<pmemperm::chunked_bitmap<>>;
 #endif
 
 #if __has_include(<pmemperm/backends/hybrid.hpp>)
@@ -197,6 +253,110 @@ std::uint64_t permission_map_run(domain_map& m, std::uint16_t d, std::uint16_t e
 }
 domain_map* permission_map_make(void* storage) noexcept { return ::new (storage) domain_map(); }
 void permission_map_destroy(domain_map& m) noexcept { m.~domain_map(); }
+#endif
+
+#if __has_include(<pmemperm/permission_map.hpp>)
+// Every public member of the map, visitors of both kinds included, over the heap
+// and the fixed-size backends of this repository that take both kinds.
+template <class Map>
+std::uint64_t map_members(Map& m, typename Map::domain_type d, typename Map::domain_type e, page_range r,
+                          pmemperm::page_t p) noexcept {
+  using domain = typename Map::domain_type;
+  sink out;
+  auto note = [&out](page_range x) noexcept { out.add(x); };
+  auto stop = [&out](page_range x) noexcept {
+    out.add(x);
+    return false;
+  };
+  auto each = [&out](domain x) noexcept { out.add(std::uint64_t{x}); };
+  auto first = [&out](domain x) noexcept {
+    out.add(std::uint64_t{x});
+    return false;
+  };
+  const page_range several[] = {r, page_range::single(p)};
+  out.add(m.set_budget(e, std::size_t{1} << 20));
+  out.add(m.permit(d, r));
+  out.add(m.permit_all(e, std::span<const page_range>(several)));
+  out.add(m.permit_exclusive(d, page_range::single(p)));
+  out.add(m.reserve(d, 2));
+  out.add(m.transfer(d, e, r));
+  out.add(m.deny(d, page_range::single(p)));
+  out.add(m.deny(d, page_range::single(p + 1), note));
+  out.add(m.deny(d, page_range::single(p + 2), stop));
+  out.add(m.deny_exact(d, page_range::single(p + 3)));
+  out.add(m.deny_exact(d, page_range::single(p + 4), stop));
+
+  const Map& cm = m;
+  out.add(cm.permitted(d, p));
+  out.add(cm.permitted(e, r));
+  out.add(cm.find(d) != nullptr);
+  out.add(static_cast<std::uint64_t>(cm.budget(e)));
+  out.add(static_cast<std::uint64_t>(cm.domain_count()));
+  out.add(static_cast<std::uint64_t>(cm.memory_bytes()));
+  out.add(static_cast<std::uint64_t>(cm.memory_bytes(e)));
+  out.add(cm.for_each_holder(p, each));
+  out.add(cm.for_each_holder(p, first));
+  out.add(cm.for_each_domain(each));
+  out.add(cm.for_each_domain(first));
+  out.add(cm.check_invariants());
+  out.add(m.destroy(d, stop));
+  out.add(m.destroy(e, note));
+  out.add(m.destroy(e));
+  return out.value();
+}
+
+#  if __has_include(<pmemperm/backends/chunked_bitmap.hpp>)
+using chunked_map = pmemperm::permission_map<pmemperm::chunked_bitmap<>, std::uint32_t>;
+template std::uint64_t map_members<chunked_map>(chunked_map&, std::uint32_t, std::uint32_t, page_range,
+                                                pmemperm::page_t) noexcept;
+#  endif
+#  if __has_include(<pmemperm/backends/capped_page.hpp>)
+using capped_map = pmemperm::permission_map<pmemperm::capped_page, std::uint8_t>;
+template std::uint64_t map_members<capped_map>(capped_map&, std::uint8_t, std::uint8_t, page_range,
+                                               pmemperm::page_t) noexcept;
+#  endif
+
+#  if __has_include(<pmemperm/synchronized.hpp>) && __has_include(<pmemperm/backends/chunked_bitmap.hpp>)
+// The reader/writer wrapper: every member, with its own lock type (a hypervisor's
+// spinlock would look like this) so the test needs no std::shared_mutex frame.
+struct test_lock {
+  void lock() noexcept {}
+  void unlock() noexcept {}
+  void lock_shared() noexcept {}
+  void unlock_shared() noexcept {}
+};
+using shared_map = pmemperm::synchronized_permission_map<chunked_map, test_lock>;
+
+std::uint64_t synchronized_run(shared_map& m, std::uint32_t d, std::uint32_t e, page_range r,
+                               pmemperm::page_t p) noexcept {
+  sink out;
+  auto note = [&out](page_range x) noexcept { out.add(x); };
+  auto each = [&out](std::uint32_t x) noexcept { out.add(std::uint64_t{x}); };
+  const page_range several[] = {r, page_range::single(p)};
+  out.add(m.permit(d, r));
+  out.add(m.permit_all(e, std::span<const page_range>(several)));
+  out.add(m.permit_exclusive(d, page_range::single(p)));
+  out.add(m.transfer(d, e, r));
+  out.add(m.set_budget(e, std::size_t{1} << 20));
+  out.add(m.deny(d, page_range::single(p)));
+  out.add(m.deny(d, page_range::single(p + 1), note));
+  out.add(m.permitted(d, p));
+  out.add(m.permitted(e, r));
+  out.add(static_cast<std::uint64_t>(m.memory_bytes()));
+  out.add(static_cast<std::uint64_t>(m.memory_bytes(e)));
+  out.add(static_cast<std::uint64_t>(m.budget(e)));
+  out.add(static_cast<std::uint64_t>(m.domain_count()));
+  out.add(m.for_each_holder(p, each));
+  out.add(m.for_each_domain(each));
+  out.add(m.with_set(d, [](const shared_map::set_type* s) noexcept { return s != nullptr && s->contains(0); }));
+  out.add(static_cast<std::uint64_t>(m.read([](const chunked_map& cm) noexcept { return cm.domain_count(); })));
+  out.add(m.write([d](chunked_map& wm) noexcept { return wm.reserve(d, 1); }));
+  out.add(m.check_invariants());
+  out.add(m.destroy(d, note));
+  out.add(m.destroy(e));
+  return out.value();
+}
+#  endif
 #endif
 
 }  // namespace hv_profile

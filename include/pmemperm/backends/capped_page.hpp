@@ -30,14 +30,15 @@
 // before the page is rewritten; they must not call back into the same set.
 #pragma once
 
-#include <concepts>
+#include "../config.hpp"  // first: below C++20 it stops with one #error
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <new>  // placement new, the documented way to build one in caller storage
 #include <type_traits>
 
-#include "../config.hpp"
+#include "../detail/visitor.hpp"
 #include "../page_set.hpp"
 #include "../types.hpp"
 
@@ -96,17 +97,22 @@ class alignas(detail::capped_page_bytes) capped_page final {
   /// The most runs the page can hold.
   static constexpr std::size_t capacity = (page_bytes - header_bytes) / sizeof(run);
 
-  /// An empty set. Writes only the header.
+  /// An empty set with no reserve. Writes only the header: O(1), cannot fail.
   capped_page() noexcept : used_(0), reserve_(0), pages_(0) {}
 
   /// Copying is assign(), like every backend; moving copies the used part and
   /// leaves `other` empty, so a stale copy of a domain's grant cannot survive.
   capped_page(const capped_page&) = delete;
+  /// Not copyable: use assign().
   capped_page& operator=(const capped_page&) = delete;
+  /// Copies other's runs and reserve count, then empties other (its reserve count
+  /// stays). O(runs), cannot fail.
   capped_page(capped_page&& other) noexcept : used_(0), reserve_(other.reserve_), pages_(0) {
     copy_from(other);
     other.clear();
   }
+  /// Copies other's runs and reserve count, then empties other (its reserve count
+  /// stays). O(runs), cannot fail.
   capped_page& operator=(capped_page&& other) noexcept {
     if (this != &other) {
       copy_from(other);
@@ -115,9 +121,11 @@ class alignas(detail::capped_page_bytes) capped_page final {
     }
     return *this;
   }
+  /// Trivial: the page can be reused without calling it.
   ~capped_page() = default;
 
-  /// Become a copy of `other`. Never fails: both sets have the same capacity.
+  /// Become a copy of `other`'s runs (this set's reserve count is kept). O(runs);
+  /// always ok: both sets have the same capacity.
   errc assign(const capped_page& other) noexcept {
     if (this != &other) copy_from(other);
     return errc::ok;
@@ -125,12 +133,14 @@ class alignas(detail::capped_page_bytes) capped_page final {
 
   // ---- grant -------------------------------------------------------------------
 
+  /// grant(r, on_added) without a visitor.
   errc grant(page_range r) noexcept { return grant(r, detail::ignore_ranges{}); }
 
-  /// Add r; on_added(page_range) gets each maximal run of pages r adds. If the
-  /// result needs more than `capacity` runs: capacity_exceeded, nothing changed.
-  template <class F>
-    requires std::invocable<F&, page_range>
+  /// Add r; on_added(page_range) gets each maximal run of pages r adds (its result
+  /// is ignored). O(log n + runs r fuses) plus one shift of the array tail. Errors,
+  /// all with nothing changed and no visitor call: invalid_range; capacity_exceeded
+  /// when the result would leave fewer than reserve_count() entries free.
+  template <range_visitor F>
   errc grant(page_range r, F&& on_added) noexcept {
     if (!r.valid()) return errc::invalid_range;
     // Runs overlapping r or touching it end to end all fuse with it into one run.
@@ -147,13 +157,13 @@ class alignas(detail::capped_page_bytes) capped_page final {
       const run& cur = runs_[i];
       if (cur.first > next && next <= r.last) {
         const page_t end = cur.first - 1 < r.last ? cur.first - 1 : r.last;
-        on_added(page_range{next, end});
+        detail::notify(on_added, page_range{next, end});
         added += end - next + 1;
       }
       if (cur.last + 1 > next) next = cur.last + 1;
     }
     if (next <= r.last) {
-      on_added(page_range{next, r.last});
+      detail::notify(on_added, page_range{next, r.last});
       added += r.last - next + 1;
     }
     // Nothing new means r lay inside one run already; the page stays untouched.
@@ -171,14 +181,16 @@ class alignas(detail::capped_page_bytes) capped_page final {
 
   // ---- revoke ------------------------------------------------------------------
 
+  /// revoke(r, on_removed) without a visitor.
   errc revoke(page_range r) noexcept { return revoke(r, detail::ignore_ranges{}); }
 
+  /// revoke_exact(r, on_removed) without a visitor.
   errc revoke_exact(page_range r) noexcept { return revoke_exact(r, detail::ignore_ranges{}); }
 
-  /// Removes exactly r; capacity_exceeded (nothing changed) if r cuts a run in two
-  /// and the page has no free entry.
-  template <class F>
-    requires std::invocable<F&, page_range>
+  /// Removes exactly r, like revoke(r, on_removed) (same cost); never revoked_extra.
+  /// Errors, nothing changed and no visitor call: invalid_range; capacity_exceeded
+  /// when r cuts a run in two and the page has no free entry.
+  template <range_visitor F>
   errc revoke_exact(page_range r, F&& on_removed) noexcept {
     if (!r.valid()) return errc::invalid_range;
     if (cuts_full_page(r)) return errc::capacity_exceeded;
@@ -186,23 +198,26 @@ class alignas(detail::capped_page_bytes) capped_page final {
   }
 
   /// Keeps `revokes` entries free, so that many revokes are exact; 0 returns to the
-  /// default, none. capacity_exceeded (nothing changed) if fewer entries are free now.
+  /// default, none. O(1). capacity_exceeded (nothing changed) if fewer entries are
+  /// free now.
   errc reserve(std::size_t revokes) noexcept {
     const std::size_t t = revokes;
     if (t > capacity - used_) return errc::capacity_exceeded;
     reserve_ = static_cast<std::uint32_t>(t);
     return errc::ok;
   }
-  /// Entries kept free for revokes (what reserve() set).
+  /// Entries kept free for revokes (what reserve() set). O(1).
   [[nodiscard]] std::size_t reserve_count() const noexcept { return reserve_; }
-  /// Whether the next reserve_count() revokes are exact.
+  /// Whether the next reserve_count() revokes are exact (enough entries free). O(1).
   [[nodiscard]] bool reserve_full() const noexcept { return capacity - used_ >= reserve_; }
-  /// Nothing to give back: the set is its page.
+  /// Nothing to give back: the set is its page. O(1), always ok.
   errc shrink_to_fit() noexcept { return errc::ok; }
 
   /// Remove r; on_removed(page_range) gets each maximal run of pages that were
-  /// granted and no longer are. Returns ok, invalid_range (nothing changed), or
-  /// revoked_extra.
+  /// granted and no longer are (its result is ignored). O(log n + runs r meets) plus
+  /// one shift of the array tail; O(n) to find a victim in the revoked_extra case.
+  /// Returns ok, invalid_range (nothing changed), or revoked_extra. The revoke
+  /// rule holds whatever it returns: no page of r is granted afterwards.
   ///
   /// revoked_extra: r lies strictly inside one run and the page is full, so the
   /// two pieces the cut leaves need one slot more than there is. Some granted pages
@@ -217,8 +232,7 @@ class alignas(detail::capped_page_bytes) capped_page final {
   /// keeps the unmap to one range, which is the rule docs/design.md sets: the smallest
   /// neighbouring fragment. One dropped piece always suffices, since a revoke adds
   /// at most one run.
-  template <class F>
-    requires std::invocable<F&, page_range>
+  template <range_visitor F>
   errc revoke(page_range r, F&& on_removed) noexcept {
     if (!r.valid()) return errc::invalid_range;
     const std::uint32_t lo = first_ending_at_or_after(r.first);
@@ -249,9 +263,9 @@ class alignas(detail::capped_page_bytes) capped_page final {
       }
       if (victim != capacity) {
         const run v = runs_[victim];
-        if (victim < lo) on_removed(page_range{v.first, v.last});
-        on_removed(r);
-        if (victim > lo) on_removed(page_range{v.first, v.last});
+        if (victim < lo) detail::notify(on_removed, page_range{v.first, v.last});
+        detail::notify(on_removed, r);
+        if (victim > lo) detail::notify(on_removed, page_range{v.first, v.last});
         replace(victim, victim + 1, nullptr, 0);
         const std::uint32_t at = victim < lo ? lo - 1 : lo;
         const run pieces[2] = {run{head.first, r.first - 1}, run{r.last + 1, tail.last}};
@@ -267,7 +281,7 @@ class alignas(detail::capped_page_bytes) capped_page final {
         gone.last = tail.last;
         keep[kept++] = run{head.first, r.first - 1};
       }
-      on_removed(gone);
+      detail::notify(on_removed, gone);
       removed = gone.size();
       result = errc::revoked_extra;
     } else {
@@ -276,7 +290,7 @@ class alignas(detail::capped_page_bytes) capped_page final {
       for (std::uint32_t i = lo; i < hi; ++i) {
         const page_t a = runs_[i].first > r.first ? runs_[i].first : r.first;
         const page_t b = runs_[i].last < r.last ? runs_[i].last : r.last;
-        on_removed(page_range{a, b});
+        detail::notify(on_removed, page_range{a, b});
         removed += b - a + 1;
       }
       if (keeps_left) keep[kept++] = run{head.first, r.first - 1};
@@ -287,7 +301,8 @@ class alignas(detail::capped_page_bytes) capped_page final {
     return result;
   }
 
-  /// Remove everything. The page stays (it is the object).
+  /// Remove everything (the reserve count stays). The page stays (it is the
+  /// object). O(1), cannot fail.
   void clear() noexcept {
     used_ = 0;
     pages_ = 0;
@@ -295,14 +310,16 @@ class alignas(detail::capped_page_bytes) capped_page final {
 
   // ---- queries -----------------------------------------------------------------
 
+  /// No page is granted. O(1).
   [[nodiscard]] bool empty() const noexcept { return used_ == 0; }
 
+  /// Page p is granted. O(log n).
   [[nodiscard]] bool contains(page_t p) const noexcept {
     const std::uint32_t i = first_ending_at_or_after(p);
     return i < used_ && runs_[i].first <= p;
   }
 
-  /// Every page of r is granted; false for an invalid r.
+  /// Every page of r is granted; false for an invalid r. O(log n).
   [[nodiscard]] bool contains_all(page_range r) const noexcept {
     if (!r.valid()) return false;
     const std::uint32_t i = first_ending_at_or_after(r.first);
@@ -310,48 +327,47 @@ class alignas(detail::capped_page_bytes) capped_page final {
     return i < used_ && runs_[i].first <= r.first && r.last <= runs_[i].last;
   }
 
-  /// Some page of r is granted; false for an invalid r.
+  /// Some page of r is granted; false for an invalid r. O(log n).
   [[nodiscard]] bool contains_any(page_range r) const noexcept {
     if (!r.valid()) return false;
     const std::uint32_t i = first_ending_at_or_after(r.first);
     return i < used_ && runs_[i].first <= r.last;
   }
 
-  /// Pages granted. At most max_page + 1 = 2^63, so it cannot overflow.
+  /// Pages granted (cached). At most max_page + 1 = 2^63, so it cannot overflow. O(1).
   [[nodiscard]] std::uint64_t count() const noexcept { return pages_; }
 
+  /// Maximal runs, i.e. entries in use (0 ... capacity). O(1).
   [[nodiscard]] std::size_t range_count() const noexcept { return used_; }
 
-  /// Always one page: the set holds nothing from any allocator, it is its page.
+  /// Always one page: the set holds nothing from any allocator, it is its page. O(1).
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return sizeof(capped_page); }
 
-  /// f(page_range) -> bool on each run, ascending; false from f stops the walk and
-  /// makes this return false.
-  template <class F>
-    requires std::predicate<F&, page_range>
+  /// f(page_range) on each run, ascending; f returns void, or bool (false stops the
+  /// walk and makes this return false). O(n). Cannot fail.
+  template <range_visitor F>
   [[nodiscard]] bool for_each_range(F&& f) const noexcept {
     for (std::uint32_t i = 0; i < used_; ++i) {
-      if (!f(page_range{runs_[i].first, runs_[i].last})) return false;
+      if (!detail::visit(f, page_range{runs_[i].first, runs_[i].last})) return false;
     }
     return true;
   }
 
   /// Like for_each_range(f), over the runs meeting `window`, clipped to it. An
-  /// invalid window meets nothing: no call, returns true.
-  template <class F>
-    requires std::predicate<F&, page_range>
+  /// invalid window meets nothing: no call, returns true. O(log n + runs visited).
+  template <range_visitor F>
   [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
     if (!window.valid()) return true;
     for (std::uint32_t i = first_ending_at_or_after(window.first); i < used_ && runs_[i].first <= window.last; ++i) {
       const page_t a = runs_[i].first > window.first ? runs_[i].first : window.first;
       const page_t b = runs_[i].last < window.last ? runs_[i].last : window.last;
-      if (!f(page_range{a, b})) return false;
+      if (!detail::visit(f, page_range{a, b})) return false;
     }
     return true;
   }
 
   /// Runs valid, ascending, disjoint and never adjacent (so maximal), within
-  /// capacity, and the cached page count right.
+  /// capacity, and the cached page count right: false means a bug. O(n).
   [[nodiscard]] bool check_invariants() const noexcept {
     if (used_ > capacity || reserve_ > capacity) return false;
     std::uint64_t total = 0;

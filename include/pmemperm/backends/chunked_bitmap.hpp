@@ -55,6 +55,8 @@
 // Visitors run while the operation is in progress and must not access the set.
 #pragma once
 
+#include "../config.hpp"  // first: below C++20 it stops with one #error
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -62,16 +64,54 @@
 #include <utility>
 
 #include "../allocator.hpp"
-#include "../config.hpp"
 #include "../detail/bits.hpp"
 #include "../detail/btree.hpp"
+#include "../detail/visitor.hpp"
 #include "../page_set.hpp"
 #include "../types.hpp"
 
 namespace pmemperm {
+namespace detail {
 
+/// The representation counters of a chunked_bitmap, for its tests and studies
+/// only (not part of the page_set interface): each is O(1) and reads a cached
+/// count. A friend of chunked_bitmap.
+struct chunked_bitmap_test_access {
+  /// Bitmap entries (partly granted chunks), each holding one block.
+  template <class S>
+  [[nodiscard]] static std::size_t bitmap_count(const S& s) noexcept {
+    return s.bitmaps_;
+  }
+  /// Range entries (maximal spans of full chunks).
+  template <class S>
+  [[nodiscard]] static std::size_t range_entry_count(const S& s) noexcept {
+    return s.ranges_;
+  }
+  /// Spare bitmap blocks held for revokes (2 per reserved revoke while range
+  /// entries exist, else 0; fewer after a refused refill).
+  template <class S>
+  [[nodiscard]] static std::size_t spare_bitmaps(const S& s) noexcept {
+    return s.spare_n_;
+  }
+  /// Bytes of the index alone (nodes and their reserve).
+  template <class S>
+  [[nodiscard]] static std::size_t index_bytes(const S& s) noexcept {
+    return s.tree_.memory_bytes();
+  }
+  /// Levels of the index.
+  template <class S>
+  [[nodiscard]] static std::size_t index_height(const S& s) noexcept {
+    return s.tree_.height();
+  }
+};
+
+}  // namespace detail
+
+/// The sub-bitmap design: see the header comment. n below is the number of index
+/// entries (bitmap entries plus range entries).
 template <byte_allocator Alloc = new_allocator, page_t ChunkPages = 32768>
 class chunked_bitmap {
+  friend struct detail::chunked_bitmap_test_access;
   static_assert(ChunkPages >= 64 && (ChunkPages & (ChunkPages - 1)) == 0,
                 "ChunkPages must be a power of two of at least one 64-bit word");
   static_assert(ChunkPages <= (page_t{1} << 32), "a chunk's bitmap must stay a reasonable block");
@@ -95,27 +135,35 @@ class chunked_bitmap {
   using cursor = typename index::cursor;
 
  public:
+  /// The allocator of the index nodes and the bitmap blocks.
   using allocator_type = Alloc;
   /// Pages per chunk.
   static constexpr page_t chunk_pages = ChunkPages;
-  /// Words, and bytes, of one chunk's bitmap.
+  /// Words of one chunk's bitmap.
   static constexpr std::size_t chunk_words = static_cast<std::size_t>(ChunkPages / 64);
+  /// Bytes of one chunk's bitmap block.
   static constexpr std::size_t bitmap_bytes = static_cast<std::size_t>(ChunkPages / 8);
   /// The index nodes' alignment, so a pool that serves one serves both.
   static constexpr std::size_t bitmap_align = 16;
   /// Bytes of one index entry (bitmap or range).
   static constexpr std::size_t entry_bytes = sizeof(entry);
 
+  /// An empty set with the default reserve (1). O(1), never allocates.
   chunked_bitmap() noexcept
     requires std::is_default_constructible_v<Alloc>
   {
     tree_.set_reserve_target(index_inserts_per_revoke);
   }
+  /// An empty set allocating from a. O(1), never allocates.
   explicit chunked_bitmap(Alloc a) noexcept : tree_(static_cast<Alloc&&>(a)) {
     tree_.set_reserve_target(index_inserts_per_revoke);
   }
+  /// Not copyable: copying allocates and could fail; use assign().
   chunked_bitmap(const chunked_bitmap&) = delete;
+  /// Not copyable: use assign().
   chunked_bitmap& operator=(const chunked_bitmap&) = delete;
+  /// Takes o's index, blocks, allocator and reserve count; o is left empty with
+  /// the default reserve. O(1), never allocates.
   chunked_bitmap(chunked_bitmap&& o) noexcept
       : tree_(static_cast<index&&>(o.tree_)),
         spare_(std::exchange(o.spare_, nullptr)),
@@ -127,6 +175,8 @@ class chunked_bitmap {
         bitmaps_(std::exchange(o.bitmaps_, 0)) {
     o.tree_.set_reserve_target(index_inserts_per_revoke);
   }
+  /// Frees this set's memory, then takes o's as the move constructor does. O(n)
+  /// for the blocks freed, never allocates.
   chunked_bitmap& operator=(chunked_bitmap&& o) noexcept {
     if (this != &o) {
       release_blocks();  // with this set's allocator, before it is replaced
@@ -142,13 +192,21 @@ class chunked_bitmap {
     }
     return *this;
   }
+  /// Returns every block and index node to the allocator. O(n).
   ~chunked_bitmap() { release_blocks(); }
 
   // ---- modification ---------------------------------------------------------------
 
+  /// grant(r, on_added) without a visitor.
   [[nodiscard]] errc grant(page_range r) noexcept { return grant(r, no_visitor{}); }
 
-  template <class F>
+  /// Adds r; on_added(page_range) gets each maximal run of pages r adds (its result
+  /// is ignored). O(log n + words of the at most two chunks r cuts + entries it
+  /// absorbs). Everything it needs (bitmap blocks, index nodes, the refilled revoke
+  /// reserve) is allocated before anything changes: invalid_range or out_of_memory
+  /// leave the set as it was, memory_bytes() included, with no visitor call. A grant
+  /// of pages already held only refills the reserve (out_of_memory if refused).
+  template <range_visitor F>
   [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
     if (!r.valid()) return errc::invalid_range;
     const std::uint64_t had = granted_in(r);
@@ -195,17 +253,27 @@ class chunked_bitmap {
     return errc::ok;
   }
 
+  /// revoke(r, on_removed) without a visitor.
   [[nodiscard]] errc revoke(page_range r) noexcept { return revoke(r, no_visitor{}); }
 
-  template <class F>
+  /// Removes r; on_removed(page_range) gets each maximal run of pages that were
+  /// granted and no longer are (its result is ignored). O(log n + words of the at
+  /// most two chunks r cuts + entries it removes). ok; invalid_range (nothing
+  /// changed); or revoked_extra: the reserve was spent and the allocator refused
+  /// what the exact cut needs, so each cut full chunk (then, if the index cannot
+  /// grow either, the rest of the cut range entry on the right) went too, all
+  /// reported to on_removed. Whatever it returns, no page of r is granted.
+  template <range_visitor F>
   [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
     return revoke_impl(r, on_removed, false);
   }
 
+  /// revoke_exact(r, on_removed) without a visitor.
   [[nodiscard]] errc revoke_exact(page_range r) noexcept { return revoke_exact(r, no_visitor{}); }
-  /// Removes exactly r, or returns out_of_memory (a cut full chunk or an index
-  /// insert found the reserve spent and the allocator refused) with nothing changed.
-  template <class F>
+  /// Removes exactly r, like revoke(r, on_removed), or returns out_of_memory (a cut
+  /// full chunk or an index insert found the reserve spent and the allocator
+  /// refused) with nothing changed and no visitor call; invalid_range likewise.
+  template <range_visitor F>
   [[nodiscard]] errc revoke_exact(page_range r, F&& on_removed) noexcept {
     return revoke_impl(r, on_removed, true);
   }
@@ -213,7 +281,8 @@ class chunked_bitmap {
   /// Keeps, while range entries exist, two spare bitmap blocks and index room for
   /// three inserts per revoke: the next `revokes` revokes are then exact even if
   /// every allocation is refused (a revoke cuts at most two full chunks and inserts
-  /// at most three entries). 0 means the default, 1. out_of_memory: nothing changed.
+  /// at most three entries). 0 means the default, 1. O(revokes x index height).
+  /// out_of_memory: nothing changed.
   [[nodiscard]] errc reserve(std::size_t revokes) noexcept {
     const std::size_t t = revokes == 0 ? 1 : revokes;
     const std::size_t old_t = target_;
@@ -233,10 +302,16 @@ class chunked_bitmap {
     settle_spare();  // a lower count gives blocks back
     return errc::ok;
   }
+  /// Revokes the reserve is kept for (what reserve() set; 1 by default). O(1).
   [[nodiscard]] std::size_t reserve_count() const noexcept { return target_; }
-  [[nodiscard]] bool reserve_full() const noexcept { return revoke_reserve_full(); }
+  /// False after a revoke could not refill the spare blocks or the index reserve: a
+  /// later revoke cutting a full chunk may then have to revoke extra pages. O(1).
+  [[nodiscard]] bool reserve_full() const noexcept {
+    return spare_n_ >= spares_wanted(ranges_ != 0) && !tree_.reserve_short();
+  }
   /// Repacks the index and drops surplus spares; the bitmaps are as small as the
-  /// design makes them already. out_of_memory: nothing changed.
+  /// design makes them already. O(n + bitmap bytes) (it copies the set).
+  /// out_of_memory: nothing changed.
   [[nodiscard]] errc shrink_to_fit() noexcept {
     chunked_bitmap fresh(tree_.allocator());
     fresh.target_ = target_;
@@ -247,7 +322,7 @@ class chunked_bitmap {
   }
 
  private:
-  template <class F>
+  template <range_visitor F>
   errc revoke_impl(page_range r, F& on_removed, bool exact) noexcept {
     if (!r.valid()) return errc::invalid_range;
     revoke_plan p{};
@@ -263,10 +338,10 @@ class chunked_bitmap {
         if (p.k0b == p.k1b) w.last = p.k0b + low_bits;
       }
       if (p.b1_fresh) w.last = p.k1b + low_bits;
-      (void)plan_revoke(w, p);
+      static_cast<void>(plan_revoke(w, p));
       if (p.has_r && tree_.prepare_insert(p.r_first) != errc::ok && !tree_.insert_ready(p.r_first)) {
         w.last = p.r_last;
-        (void)plan_revoke(w, p);
+        static_cast<void>(plan_revoke(w, p));
       }
     }
     commit_revoke(p, b0, b1, on_removed);
@@ -274,6 +349,9 @@ class chunked_bitmap {
   }
 
  public:
+  /// Removes everything and returns all memory: bitmaps, spares and index nodes
+  /// (the reserve count stays; the reserve is refilled at the next grant). O(n),
+  /// cannot fail.
   void clear() noexcept {
     release_blocks();
     tree_.clear();
@@ -283,8 +361,9 @@ class chunked_bitmap {
     bitmaps_ = 0;
   }
 
-  /// Becomes a copy of o, the index packed densely. Strong guarantee: every block
-  /// is allocated before anything changes.
+  /// Becomes a copy of o's pages, the index packed densely (this set's reserve
+  /// count is kept). O(n + o's bitmap bytes). Strong guarantee: every block is
+  /// allocated before anything changes; out_of_memory leaves this set as it was.
   [[nodiscard]] errc assign(const chunked_bitmap& o) noexcept {
     if (this == &o) return errc::ok;
     // Once the index is rebuilt, this set's old bitmaps can no longer be found:
@@ -359,14 +438,19 @@ class chunked_bitmap {
 
   // ---- queries ----------------------------------------------------------------------
 
+  /// No page is granted. O(1).
   [[nodiscard]] bool empty() const noexcept { return pages_ == 0; }
+  /// Pages granted (cached). O(1).
   [[nodiscard]] std::uint64_t count() const noexcept { return pages_; }
+  /// Maximal runs of granted pages, joined across chunks (cached). O(1).
   [[nodiscard]] std::size_t range_count() const noexcept { return runs_; }
-  /// Index nodes (with their reserve) + one block per bitmap entry + the spare blocks.
+  /// Index nodes (with their reserve) + one block per bitmap entry + the spare
+  /// blocks: exactly what is held from the allocator. O(1).
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return tree_.memory_bytes() + (bitmaps_ + spare_n_) * bitmap_bytes;
   }
 
+  /// Page p is granted. O(log n).
   [[nodiscard]] bool contains(page_t p) const noexcept {
     const cursor c = tree_.find_last_le(p);
     if (!c) return false;
@@ -375,6 +459,8 @@ class chunked_bitmap {
     return p <= key(e) + low_bits && test(e.u.bits, p - key(e));
   }
 
+  /// Every page of r is granted; false for an invalid r. O(log n + entries r
+  /// spans + words of the at most two bitmaps it cuts).
   [[nodiscard]] bool contains_all(page_range r) const noexcept {
     if (!r.valid()) return false;
     cursor c = tree_.find_last_le(r.first);
@@ -396,6 +482,8 @@ class chunked_bitmap {
     }
   }
 
+  /// Some page of r is granted; false for an invalid r. O(log n + words of the at
+  /// most two bitmaps r cuts).
   [[nodiscard]] bool contains_any(page_range r) const noexcept {
     if (!r.valid()) return false;
     // Stops at the first granted page found: a range entry, a bitmap entry wholly
@@ -406,15 +494,21 @@ class chunked_bitmap {
     });
   }
 
-  template <class F>
+  /// f(page_range) on each maximal run (joined across chunks), ascending; f returns
+  /// void, or bool (false stops the walk and makes this return false). O(n + words
+  /// of every bitmap). Cannot fail.
+  template <range_visitor F>
   [[nodiscard]] bool for_each_range(F&& f) const noexcept {
     return for_each_range(page_range{0, max_page}, static_cast<F&&>(f));
   }
 
-  template <class F>
+  /// Like for_each_range(f), over the runs meeting window, clipped to it; an invalid
+  /// window meets nothing (returns true). O(log n + entries visited + words of the
+  /// bitmaps visited).
+  template <range_visitor F>
   [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
     if (!window.valid() || pages_ == 0) return true;
-    auto emit = [&f](page_range x) noexcept { return static_cast<bool>(f(x)); };
+    auto emit = [&f](page_range x) noexcept { return detail::visit(f, x); };
     detail::run_builder runs;
     const bool whole = for_each_overlap(window, [&](const entry& e, page_t k, page_t, page_t lo, page_t hi) noexcept {
       if (!is_bitmap(e)) return runs.feed_run(page_range{lo, hi}, emit);
@@ -428,27 +522,13 @@ class chunked_bitmap {
     return whole && runs.finish(emit);
   }
 
-  // ---- representation, for tests and studies ------------------------------------------
-
-  /// Bitmap entries (partly granted chunks), each holding one block.
-  [[nodiscard]] std::size_t bitmap_count() const noexcept { return bitmaps_; }
-  /// Range entries (maximal spans of full chunks).
-  [[nodiscard]] std::size_t range_entry_count() const noexcept { return ranges_; }
-  /// Spare bitmap blocks held for revokes (0 or 1).
-  [[nodiscard]] std::size_t spare_bitmaps() const noexcept { return spare_n_; }
-  /// Bytes of the index alone (nodes and their reserve).
-  [[nodiscard]] std::size_t index_bytes() const noexcept { return tree_.memory_bytes(); }
-  [[nodiscard]] std::size_t index_height() const noexcept { return tree_.height(); }
-  /// False after a revoke could not refill the spare block or the index reserve: a
-  /// later revoke cutting a full chunk may then have to revoke extra pages.
-  [[nodiscard]] bool revoke_reserve_full() const noexcept {
-    return spare_n_ >= spares_wanted(ranges_ != 0) && !tree_.reserve_short();
-  }
+  // The representation counters (bitmap and range entries, spares, index bytes and
+  // height) are for tests and studies: detail::chunked_bitmap_test_access.
 
   /// Every invariant: the index's; range entries chunk aligned, maximal and not
   /// touching each other; bitmap entries neither empty nor full, with the right
   /// popcount; the cached page, run, range and bitmap counts; the spare block held
-  /// only while range entries exist. O(entries + bitmap words).
+  /// only while range entries exist. False means a bug. O(entries + bitmap words).
   [[nodiscard]] bool check_invariants() const noexcept {
     if (!tree_.check_invariants()) return false;
     std::uint64_t pages = 0, starts = 0;
@@ -837,10 +917,7 @@ class chunked_bitmap {
   void commit_grant(const grant_plan& p, page_range r, word_t* b0, word_t* b1, F& on_added) noexcept {
     // 1. Walk the old entries: report the pages r adds, edit the bitmaps that stay,
     //    free the ones that become part of S.
-    auto emit = [&on_added](page_range x) noexcept {
-      on_added(x);
-      return true;
-    };
+    auto emit = [&on_added](page_range x) noexcept { detail::notify(on_added, x); };
     detail::run_builder runs;
     std::size_t old_ranges = 0, old_bitmaps = 0;
     page_t pos = r.first;
@@ -849,7 +926,7 @@ class chunked_bitmap {
       const page_t k = key(e);
       if (k > p.w_hi) break;
       if constexpr (reports<F>) {
-        if (k > pos && pos <= r.last) (void)runs.feed_run(page_range{pos, k - 1 < r.last ? k - 1 : r.last}, emit);
+        if (k > pos && pos <= r.last) static_cast<void>(runs.feed_run(page_range{pos, k - 1 < r.last ? k - 1 : r.last}, emit));
       }
       const page_t e_end = end(e);
       if (!is_bitmap(e)) {
@@ -864,7 +941,7 @@ class chunked_bitmap {
             const word_t m = detail::word_mask(w, a, b);
             if constexpr (reports<F>) {
               const word_t changed = m & ~e.u.bits[w];
-              if (changed != 0) (void)runs.feed(k + detail::first_bit_of_word(w), changed, emit);
+              if (changed != 0) static_cast<void>(runs.feed(k + detail::first_bit_of_word(w), changed, emit));
             }
             if (keep) e.u.bits[w] |= m;
           }
@@ -874,8 +951,8 @@ class chunked_bitmap {
       if (e_end >= pos) pos = e_end + 1;
     }
     if constexpr (reports<F>) {
-      if (pos <= r.last) (void)runs.feed_run(page_range{pos, r.last}, emit);
-      (void)runs.finish(emit);
+      if (pos <= r.last) static_cast<void>(runs.feed_run(page_range{pos, r.last}, emit));
+      static_cast<void>(runs.finish(emit));
     }
     // 2. New bitmaps.
     if (b0 != nullptr) {
@@ -1019,10 +1096,7 @@ class chunked_bitmap {
     const page_t k0e = p.k0b + low_bits;
     // 1. Walk the old entries: report the pages removed, edit the bitmaps that
     //    stay, free the ones that end empty.
-    auto emit = [&on_removed](page_range x) noexcept {
-      on_removed(x);
-      return true;
-    };
+    auto emit = [&on_removed](page_range x) noexcept { detail::notify(on_removed, x); };
     detail::run_builder runs;
     std::size_t old_ranges = 0, old_bitmaps = 0;
     for (cursor c = tree_.lower_bound(p.w_lo); c; c = tree_.next(c)) {
@@ -1034,7 +1108,7 @@ class chunked_bitmap {
       const page_t hi = e_end < r.last ? e_end : r.last;
       if (!is_bitmap(e)) {
         ++old_ranges;
-        if constexpr (reports<F>) (void)runs.feed_run(page_range{lo, hi}, emit);
+        if constexpr (reports<F>) static_cast<void>(runs.feed_run(page_range{lo, hi}, emit));
         continue;
       }
       ++old_bitmaps;
@@ -1045,14 +1119,14 @@ class chunked_bitmap {
           const word_t m = detail::word_mask(w, a, b);
           if constexpr (reports<F>) {
             const word_t changed = m & e.u.bits[w];
-            if (changed != 0) (void)runs.feed(k + detail::first_bit_of_word(w), changed, emit);
+            if (changed != 0) static_cast<void>(runs.feed(k + detail::first_bit_of_word(w), changed, emit));
           }
           if (keep) e.u.bits[w] &= ~m;
         }
       }
       if (!keep) free_block(e.u.bits);
     }
-    if constexpr (reports<F>) (void)runs.finish(emit);
+    if constexpr (reports<F>) static_cast<void>(runs.finish(emit));
     // 2. Bitmaps for cut full chunks.
     if (b0 != nullptr) {
       std::memset(b0, 0xff, bitmap_bytes);

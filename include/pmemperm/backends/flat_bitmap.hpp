@@ -25,6 +25,8 @@
 // Visitors run while the words are being rewritten and must not access the set.
 #pragma once
 
+#include "../config.hpp"  // first: below C++20 it stops with one #error
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -32,33 +34,43 @@
 #include <utility>
 
 #include "../allocator.hpp"
-#include "../config.hpp"
 #include "../detail/bits.hpp"
 #include "../detail/recorded_reserve.hpp"
+#include "../detail/visitor.hpp"
 #include "../page_set.hpp"
 #include "../types.hpp"
 
 namespace pmemperm {
 
+/// One bit per page of [0, universe()): see the header comment. The members
+/// revoke_exact(r), revoke_exact(r, on_removed), reserve(n) and reserve_count() come
+/// from detail::recorded_reserve: revoke_exact is revoke (always exact here), and
+/// reserve(n) records n (0: the default, 1) and returns ok, O(1).
 template <byte_allocator Alloc = new_allocator>
 class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
  public:
+  /// The allocator the array comes from.
   using allocator_type = Alloc;
 
   /// An empty bitmap over no pages: every grant is invalid_range. It exists so that
-  /// a flat_bitmap can be default-initialised and later move-assigned into.
+  /// a flat_bitmap can be default-initialised and later move-assigned into. O(1),
+  /// never allocates.
   flat_bitmap() noexcept
     requires std::is_nothrow_default_constructible_v<Alloc>
   = default;
 
-  /// An empty bitmap over pages [0, universe_pages). Never allocates.
+  /// An empty bitmap over pages [0, universe_pages). O(1), never allocates (the
+  /// array comes at the first grant).
   explicit flat_bitmap(page_t universe_pages, Alloc a = {}) noexcept
       : alloc_(static_cast<Alloc&&>(a)), universe_(universe_pages) {}
 
+  /// Not copyable: copying allocates and could fail; use assign().
   flat_bitmap(const flat_bitmap&) = delete;
+  /// Not copyable: use assign().
   flat_bitmap& operator=(const flat_bitmap&) = delete;
 
-  /// Takes o's array; o stays a valid empty bitmap over the same universe.
+  /// Takes o's array and allocator; o stays a valid empty bitmap over the same
+  /// universe. O(1), never allocates.
   flat_bitmap(flat_bitmap&& o) noexcept
       : alloc_(static_cast<Alloc&&>(o.alloc_)),
         words_(std::exchange(o.words_, nullptr)),
@@ -66,6 +78,8 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
         count_(std::exchange(o.count_, 0)),
         runs_(std::exchange(o.runs_, 0)) {}
 
+  /// Frees this array, then takes o's array, allocator and universe; o stays a
+  /// valid empty bitmap. O(1), never allocates.
   flat_bitmap& operator=(flat_bitmap&& o) noexcept {
     if (this != &o) {
       release();
@@ -78,10 +92,12 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
     return *this;
   }
 
+  /// Returns the array to the allocator. O(1).
   ~flat_bitmap() { release(); }
 
-  /// Become a copy of o, universe included. Reuses this array when it has the
-  /// same size; otherwise allocates first and changes nothing if that fails.
+  /// Become a copy of o, universe included (the reserve count is kept). Reuses this
+  /// array when it has the same size; otherwise allocates first. O(universe / 64).
+  /// out_of_memory: nothing changed (strong guarantee).
   errc assign(const flat_bitmap& o) noexcept {
     if (this == &o) return errc::ok;
     if (o.words_ == nullptr) {
@@ -103,10 +119,15 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
     return errc::ok;
   }
 
+  /// grant(r, on_added) without a visitor.
   errc grant(page_range r) noexcept { return grant(r, ignore_runs{}); }
 
-  /// Set the bits of r; on_added sees each maximal run of bits that were clear.
-  template <class F>
+  /// Sets the bits of r; on_added(page_range) sees each maximal run of bits that
+  /// were clear (its result is ignored). O(pages of r / 64), plus O(universe / 64)
+  /// for the first grant, which allocates and zeroes the array. invalid_range (r not
+  /// inside [0, universe())) or out_of_memory (the first grant's array refused):
+  /// nothing changed, no visitor call.
+  template <range_visitor F>
   errc grant(page_range r, F&& on_added) noexcept {
     if (!in_universe(r)) return errc::invalid_range;
     if (words_ == nullptr) {
@@ -119,10 +140,7 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
     const std::uint64_t starts_before = detail::count_run_starts(words_, r.first, edge_after(r));
     const std::uint64_t starts_after = (r.first == 0 || !test(r.first - 1)) ? 1u : 0u;
 
-    auto emit = [&on_added](page_range x) noexcept {
-      on_added(x);
-      return true;
-    };
+    auto emit = [&on_added](page_range x) noexcept { detail::notify(on_added, x); };
     detail::run_builder runs;
     std::uint64_t added = 0;
     const std::uint64_t wl = detail::word_of(r.last);
@@ -133,20 +151,23 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
       words_[w] = old | m;
       added += detail::popcount64(changed);
       if constexpr (!std::is_same_v<std::remove_cvref_t<F>, ignore_runs>) {
-        if (changed != 0) (void)runs.feed(detail::first_bit_of_word(w), changed, emit);
+        if (changed != 0) static_cast<void>(runs.feed(detail::first_bit_of_word(w), changed, emit));
       }
     }
-    if constexpr (!std::is_same_v<std::remove_cvref_t<F>, ignore_runs>) (void)runs.finish(emit);
+    if constexpr (!std::is_same_v<std::remove_cvref_t<F>, ignore_runs>) static_cast<void>(runs.finish(emit));
     count_ += added;
     runs_ = runs_ - static_cast<std::size_t>(starts_before) + static_cast<std::size_t>(starts_after);
     return errc::ok;
   }
 
+  /// revoke(r, on_removed) without a visitor.
   errc revoke(page_range r) noexcept { return revoke(r, ignore_runs{}); }
 
-  /// Clear the bits of r; on_removed sees each maximal run of bits that were set.
-  /// Never allocates, so it fails only on invalid input.
-  template <class F>
+  /// Clears the bits of r; on_removed(page_range) sees each maximal run of bits that
+  /// were set (its result is ignored). O(pages of r / 64). Never allocates, so it is
+  /// always exact: ok, or invalid_range (r not inside [0, universe())) with nothing
+  /// changed. Never revoked_extra.
+  template <range_visitor F>
   errc revoke(page_range r, F&& on_removed) noexcept {
     if (!in_universe(r)) return errc::invalid_range;
     if (words_ == nullptr || count_ == 0) return errc::ok;
@@ -155,10 +176,7 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
     const std::uint64_t starts_before = detail::count_run_starts(words_, r.first, edge_after(r));
     const std::uint64_t starts_after = (r.last + 1 < universe_ && test(r.last + 1)) ? 1u : 0u;
 
-    auto emit = [&on_removed](page_range x) noexcept {
-      on_removed(x);
-      return true;
-    };
+    auto emit = [&on_removed](page_range x) noexcept { detail::notify(on_removed, x); };
     detail::run_builder runs;
     std::uint64_t removed = 0;
     const std::uint64_t wl = detail::word_of(r.last);
@@ -170,10 +188,10 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
       words_[w] = old & ~m;
       removed += detail::popcount64(changed);
       if constexpr (!std::is_same_v<std::remove_cvref_t<F>, ignore_runs>) {
-        (void)runs.feed(detail::first_bit_of_word(w), changed, emit);
+        static_cast<void>(runs.feed(detail::first_bit_of_word(w), changed, emit));
       }
     }
-    if constexpr (!std::is_same_v<std::remove_cvref_t<F>, ignore_runs>) (void)runs.finish(emit);
+    if constexpr (!std::is_same_v<std::remove_cvref_t<F>, ignore_runs>) static_cast<void>(runs.finish(emit));
     count_ -= removed;
     runs_ = runs_ - static_cast<std::size_t>(starts_before) + static_cast<std::size_t>(starts_after);
     return errc::ok;
@@ -181,16 +199,19 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
 
   // revoke_exact, reserve and reserve_count: detail::recorded_reserve (clearing bits
   // never needs memory, so every revoke is exact and any number is covered).
+
+  /// Always true: a revoke here never needs memory. O(1).
   [[nodiscard]] bool reserve_full() const noexcept { return true; }
   /// Gives the array back when no page is granted (it is allocated again at the next
   /// grant), so the bytes then depend on the pages alone: 0 when empty, the whole
-  /// array otherwise.
+  /// array otherwise. O(1); always ok.
   errc shrink_to_fit() noexcept {
     if (count_ == 0) release();
     return errc::ok;
   }
 
-  /// Zero every bit; the array is kept (see the header comment). O(universe / 64).
+  /// Zero every bit; the array is kept (see the header comment). O(universe / 64)
+  /// (O(1) when already empty). Cannot fail.
   void clear() noexcept {
     if (words_ != nullptr && count_ != 0)
       std::memset(words_, 0, static_cast<std::size_t>(word_count()) * sizeof(detail::word_t));
@@ -198,10 +219,13 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
     runs_ = 0;
   }
 
+  /// No page is granted. O(1).
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
 
+  /// Page p is granted (false for p outside the universe). O(1).
   [[nodiscard]] bool contains(page_t p) const noexcept { return p < universe_ && words_ != nullptr && test(p); }
 
+  /// Every page of r is granted; false for an r not inside the universe. O(pages of r / 64).
   [[nodiscard]] bool contains_all(page_range r) const noexcept {
     if (!in_universe(r) || words_ == nullptr) return false;
     const std::uint64_t wl = detail::word_of(r.last);
@@ -212,6 +236,8 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
     return true;
   }
 
+  /// Some page of r is granted (r may reach past the universe); false for an
+  /// invalid r. O(pages of r inside the universe / 64).
   [[nodiscard]] bool contains_any(page_range r) const noexcept {
     if (!r.valid() || words_ == nullptr || r.first >= universe_) return false;
     const page_t last = r.last < universe_ ? r.last : universe_ - 1;
@@ -222,25 +248,30 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
     return false;
   }
 
+  /// Pages granted (cached). O(1).
   [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
+  /// Maximal runs of granted pages (cached). O(1).
   [[nodiscard]] std::size_t range_count() const noexcept { return runs_; }
 
-  /// The array's bytes once allocated, 0 before the first grant.
+  /// The array's bytes once allocated, 0 before the first grant. O(1).
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return words_ == nullptr ? 0 : static_cast<std::size_t>(word_count()) * sizeof(detail::word_t);
   }
 
-  /// Pages [0, universe()) are the ones this bitmap can hold.
+  /// Pages [0, universe()) are the ones this bitmap can hold. O(1).
   [[nodiscard]] page_t universe() const noexcept { return universe_; }
 
-  template <class F>
+  /// f(page_range) on each maximal run, ascending; f returns void, or bool (false
+  /// stops: then this returns false). O(universe / 64). Cannot fail.
+  template <range_visitor F>
   [[nodiscard]] bool for_each_range(F&& f) const noexcept {
     return for_each_range(page_range{0, max_page}, static_cast<F&&>(f));
   }
 
-  /// Runs clipped to window, ascending. O(words in the window, clipped to the
+  /// Like for_each_range(f), over the runs meeting window, clipped to it; an invalid
+  /// window meets nothing (returns true). O(words in the window, clipped to the
   /// universe); zero words cost one load each.
-  template <class F>
+  template <range_visitor F>
   [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
     if (!window.valid() || words_ == nullptr || count_ == 0 || window.first >= universe_) return true;
     const page_t last = window.last < universe_ ? window.last : universe_ - 1;
@@ -254,7 +285,7 @@ class flat_bitmap : public detail::recorded_reserve<flat_bitmap<Alloc>> {
   }
 
   /// Cached count and run count equal a recount, and no bit past the universe is
-  /// set. O(universe / 64).
+  /// set: false means a bug in this class. O(universe / 64).
   [[nodiscard]] bool check_invariants() const noexcept {
     if (words_ == nullptr) return count_ == 0 && runs_ == 0;
     const std::uint64_t n = word_count();

@@ -40,6 +40,8 @@
 // cardinality, range_count = iterative_size.
 #pragma once
 
+#include "../config.hpp"  // first: below C++20 it stops with one #error
+
 #include <boost/icl/closed_interval.hpp>
 #include <boost/icl/interval_set.hpp>
 
@@ -52,8 +54,8 @@
 #include <utility>
 
 #include "../allocator.hpp"
-#include "../config.hpp"
 #include "../detail/recorded_reserve.hpp"
+#include "../detail/visitor.hpp"
 #include "../page_set.hpp"
 #include "../types.hpp"
 
@@ -122,6 +124,10 @@ class icl_std_allocator {
 
 }  // namespace detail
 
+/// Boost.ICL's interval_set behind the page_set interface: see the header comment.
+/// n below is the number of stored intervals (maximal runs). revoke_exact, reserve
+/// and reserve_count come from detail::recorded_reserve: revoke_exact is revoke
+/// (already exact or nothing), reserve(n) only records n, O(1), always ok.
 template <byte_allocator Alloc = new_allocator>
 class icl_set : public detail::recorded_reserve<icl_set<Alloc>> {
   template <class T>
@@ -147,21 +153,29 @@ class icl_set : public detail::recorded_reserve<icl_set<Alloc>> {
   };
 
  public:
+  /// The allocator of the nodes and the bookkeeping block.
   using allocator_type = Alloc;
 
+  /// An empty set. O(1), never allocates.
   icl_set() noexcept
     requires std::is_nothrow_default_constructible_v<Alloc>
   = default;
+  /// An empty set allocating from a. O(1), never allocates.
   explicit icl_set(Alloc a) noexcept : alloc_(static_cast<Alloc&&>(a)) {}
 
+  /// Not copyable: copying allocates and could fail; use assign().
   icl_set(const icl_set&) = delete;
+  /// Not copyable: use assign().
   icl_set& operator=(const icl_set&) = delete;
 
+  /// Takes o's intervals and allocator (the bookkeeping block is re-pointed at this
+  /// object's allocator); o is left empty. O(1), never allocates.
   icl_set(icl_set&& o) noexcept
       : alloc_(static_cast<Alloc&&>(o.alloc_)), st_(std::exchange(o.st_, nullptr)), count_(std::exchange(o.count_, 0)) {
     if (st_ != nullptr) st_->books.alloc = &alloc_;
   }
 
+  /// Frees this set's memory, then takes o's as the move constructor does. O(n).
   icl_set& operator=(icl_set&& o) noexcept {
     if (this != &o) {
       release();
@@ -173,9 +187,11 @@ class icl_set : public detail::recorded_reserve<icl_set<Alloc>> {
     return *this;
   }
 
+  /// Returns every node and the bookkeeping block. O(n).
   ~icl_set() { release(); }
 
   /// Become a copy of o: built aside with this allocator, then swapped in.
+  /// O(n log n). out_of_memory: nothing changed (strong guarantee).
   errc assign(const icl_set& o) noexcept {
     if (this == &o) return errc::ok;
     if (o.st_ == nullptr || o.count_ == 0) {
@@ -197,10 +213,14 @@ class icl_set : public detail::recorded_reserve<icl_set<Alloc>> {
     return errc::ok;
   }
 
+  /// grant(r, on_added) without a visitor.
   errc grant(page_range r) noexcept { return grant(r, [](page_range) noexcept {}); }
 
-  /// ICL add; on_added sees r minus what was granted before, run by run.
-  template <class F>
+  /// ICL add; on_added(page_range) sees r minus what was granted before, run by run
+  /// (its result is ignored). O(log n + intervals r joins). invalid_range or
+  /// out_of_memory (the first grant's block or the one new node refused): nothing
+  /// changed, no visitor call.
+  template <range_visitor F>
   errc grant(page_range r, F&& on_added) noexcept {
     if (!r.valid()) return errc::invalid_range;
     const bool fresh_state = st_ == nullptr;
@@ -220,7 +240,7 @@ class icl_set : public detail::recorded_reserve<icl_set<Alloc>> {
         return errc::out_of_memory;
       }
       count_ += r.size();
-      on_added(r);
+      detail::notify(on_added, r);
       return errc::ok;
     }
     // r overlaps stored intervals: ICL joins them in place and allocates nothing,
@@ -229,13 +249,13 @@ class icl_set : public detail::recorded_reserve<icl_set<Alloc>> {
     page_t cursor = r.first;
     for (auto it = lo; it != hi; ++it) {
       if (it->lower() > cursor) {
-        on_added(page_range{cursor, it->lower() - 1});
+        detail::notify(on_added, page_range{cursor, it->lower() - 1});
         added += it->lower() - cursor;
       }
       cursor = it->upper() + 1;
     }
     if (cursor <= r.last) {
-      on_added(page_range{cursor, r.last});
+      detail::notify(on_added, page_range{cursor, r.last});
       added += r.last - cursor + 1;
     }
     try {
@@ -248,10 +268,15 @@ class icl_set : public detail::recorded_reserve<icl_set<Alloc>> {
     return errc::ok;
   }
 
+  /// revoke(r, on_removed) without a visitor.
   errc revoke(page_range r) noexcept { return revoke(r, [](page_range) noexcept {}); }
 
-  /// ICL subtract; on_removed sees r intersected with what was granted, run by run.
-  template <class F>
+  /// ICL subtract; on_removed(page_range) sees r intersected with what was granted,
+  /// run by run (its result is ignored). O(log n + intervals r meets). The oracle is
+  /// not bound by the revoke rule: invalid_range, or out_of_memory when a split's
+  /// nodes are refused, both with nothing changed and no visitor call; never
+  /// revoked_extra.
+  template <range_visitor F>
   errc revoke(page_range r, F&& on_removed) noexcept {
     if (!r.valid()) return errc::invalid_range;
     if (st_ == nullptr) return errc::ok;
@@ -267,7 +292,7 @@ class icl_set : public detail::recorded_reserve<icl_set<Alloc>> {
     std::uint64_t removed = 0;
     for (auto it = lo; it != hi; ++it) {
       const page_range x{it->lower() < r.first ? r.first : it->lower(), it->upper() > r.last ? r.last : it->upper()};
-      on_removed(x);
+      detail::notify(on_removed, x);
       removed += x.size();
     }
     try {
@@ -283,63 +308,77 @@ class icl_set : public detail::recorded_reserve<icl_set<Alloc>> {
   }
 
   // revoke_exact, reserve and reserve_count: detail::recorded_reserve (a revoke here
-  // is already exact or out_of_memory with nothing changed). The oracle holds no
-  // revoke reserve, so reserve_full() stays false.
+  // is already exact or out_of_memory with nothing changed).
+
+  /// Always false: the oracle holds no revoke reserve. O(1).
   [[nodiscard]] bool reserve_full() const noexcept { return false; }
   /// One node per run and one bookkeeping block, which an empty set gives back.
+  /// O(1), always ok.
   errc shrink_to_fit() noexcept {
     if (count_ == 0) release();
     return errc::ok;
   }
 
-  /// Empty the set and return all its memory.
+  /// Empty the set and return all its memory. O(n), cannot fail.
   void clear() noexcept { release(); }
 
+  /// No page is granted. O(1).
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
 
+  /// Page p is granted. O(log n).
   [[nodiscard]] bool contains(page_t p) const noexcept {
     return st_ != nullptr && p <= max_page && boost::icl::contains(st_->set.icl(), p);
   }
 
+  /// Every page of r is granted; false for an invalid r. O(log n).
   [[nodiscard]] bool contains_all(page_range r) const noexcept {
     return st_ != nullptr && r.valid() && boost::icl::contains(st_->set.icl(), interval(r.first, r.last));
   }
 
+  /// Some page of r is granted; false for an invalid r. O(log n).
   [[nodiscard]] bool contains_any(page_range r) const noexcept {
     return st_ != nullptr && r.valid() && boost::icl::intersects(st_->set.icl(), interval(r.first, r.last));
   }
 
+  /// Pages granted (cached). O(1).
   [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
 
+  /// Intervals stored, i.e. maximal runs. O(1).
   [[nodiscard]] std::size_t range_count() const noexcept {
     return st_ == nullptr ? 0 : st_->set.iterative_size();
   }
 
+  /// Bytes held from the allocator: nodes and the bookkeeping block. O(1).
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return st_ == nullptr ? 0 : st_->books.bytes; }
 
-  template <class F>
+  /// f(page_range) on each interval, ascending; f returns void, or bool (false
+  /// stops the walk and makes this return false). O(n). Cannot fail.
+  template <range_visitor F>
   [[nodiscard]] bool for_each_range(F&& f) const noexcept {
     if (st_ == nullptr) return true;
     for (const interval& i : st_->set)
-      if (!f(page_range{i.lower(), i.upper()})) return false;
+      if (!detail::visit(f, page_range{i.lower(), i.upper()})) return false;
     return true;
   }
 
-  template <class F>
+  /// Like for_each_range(f), over the intervals meeting window, clipped to it; an
+  /// invalid window meets nothing (returns true). O(log n + intervals visited).
+  template <range_visitor F>
   [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
     if (st_ == nullptr || !window.valid()) return true;
     const auto [lo, hi] = st_->set.equal_range(interval(window.first, window.last));
     for (auto it = lo; it != hi; ++it) {
       const page_range x{it->lower() < window.first ? window.first : it->lower(),
                          it->upper() > window.last ? window.last : it->upper()};
-      if (!f(x)) return false;
+      if (!detail::visit(f, x)) return false;
     }
     return true;
   }
 
   /// Intervals are non-empty, within [0, max_page], ascending and separated by at
   /// least one page (so maximal); the cached count equals ICL's cardinality; no
-  /// spare nodes are left over; the byte count covers at least the books.
+  /// spare nodes are left over; the byte count covers at least the books. False
+  /// means a bug. O(n).
   [[nodiscard]] bool check_invariants() const noexcept {
     if (st_ == nullptr) return count_ == 0;
     std::uint64_t pages = 0;

@@ -9,10 +9,13 @@
 // over individual pages. Nothing here allocates or fails.
 #pragma once
 
+#include "../config.hpp"  // first: below C++20 it stops with one #error
+
 #include <bit>
 #include <cstdint>
 
 #include "../types.hpp"
+#include "visitor.hpp"
 
 namespace pmemperm::detail {
 
@@ -84,13 +87,14 @@ inline constexpr word_t all_ones = ~word_t{0};
 /// merged; words that are skipped (because they are zero) end the pending run
 /// naturally, so callers may feed only nonzero words.
 ///
-/// `emit(page_range) -> bool` is called for each completed run; returning false asks
-/// the caller to stop, and feed()/finish() then return false.
+/// `emit(page_range)` (a range_visitor) is called for each completed run through
+/// detail::visit: returning false asks the caller to stop, and feed()/feed_run()/
+/// finish() then return false; a void emit never stops.
 class run_builder {
  public:
   /// Feed `bits`, whose bit 0 stands for page `base`. Bases must be ascending and
-  /// at least 64 apart.
-  template <class Emit>
+  /// at least 64 apart. O(runs in bits); false when emit asked to stop.
+  template <range_visitor Emit>
   constexpr bool feed(page_t base, word_t bits, Emit& emit) noexcept {
     while (bits != 0) {
       const unsigned start = static_cast<unsigned>(std::countr_zero(bits));
@@ -100,7 +104,7 @@ class run_builder {
       if (open_ && last_ + 1 == f) {
         last_ = l;
       } else {
-        if (open_ && !emit(page_range{first_, last_})) {
+        if (open_ && !detail::visit(emit, page_range{first_, last_})) {
           open_ = false;
           return false;
         }
@@ -116,14 +120,15 @@ class run_builder {
 
   /// Feed a whole run of pages at once (a backend that also stores runs, not only
   /// words, mixes these with feed()): it joins the pending run when adjacent. Runs
-  /// and words must come in ascending order, without overlap.
-  template <class Emit>
+  /// and words must come in ascending order, without overlap. O(1); false when emit
+  /// asked to stop.
+  template <range_visitor Emit>
   constexpr bool feed_run(page_range r, Emit& emit) noexcept {
     if (open_ && last_ + 1 == r.first) {
       last_ = r.last;
       return true;
     }
-    if (open_ && !emit(page_range{first_, last_})) {
+    if (open_ && !detail::visit(emit, page_range{first_, last_})) {
       open_ = false;
       return false;
     }
@@ -133,12 +138,12 @@ class run_builder {
     return true;
   }
 
-  /// Emit the pending run, if any.
-  template <class Emit>
+  /// Emit the pending run, if any. O(1); false when emit asked to stop.
+  template <range_visitor Emit>
   constexpr bool finish(Emit& emit) noexcept {
     if (!open_) return true;
     open_ = false;
-    return emit(page_range{first_, last_});
+    return detail::visit(emit, page_range{first_, last_});
   }
 
  private:

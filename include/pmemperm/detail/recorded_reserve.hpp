@@ -5,25 +5,33 @@
 // says itself whether its reserve is full. A base of the set (CRTP).
 #pragma once
 
+#include "../config.hpp"  // first: below C++20 it stops with one #error
+
 #include <cstddef>
 
 #include "../types.hpp"
+#include "visitor.hpp"
 
 namespace pmemperm::detail {
 
 template <class Set>
 class recorded_reserve {
  public:
+  /// Set::revoke(r): the same cost, results and guarantee (that revoke is exact or
+  /// changes nothing, so it never returns revoked_extra).
   [[nodiscard]] errc revoke_exact(page_range r) noexcept { return set().revoke(r); }
-  template <class F>
+  /// Set::revoke(r, on_removed), on_removed a range_visitor (its result ignored).
+  template <range_visitor F>
   [[nodiscard]] errc revoke_exact(page_range r, F&& on_removed) noexcept {
     return set().revoke(r, static_cast<F&&>(on_removed));
   }
-  /// Records the count (0: the default, 1); there is nothing to set aside.
+  /// Records the count (0: the default, 1); there is nothing to set aside. O(1),
+  /// always ok.
   [[nodiscard]] errc reserve(std::size_t revokes) noexcept {
     count_ = revokes == 0 ? 1 : revokes;
     return errc::ok;
   }
+  /// What reserve() recorded (1 by default). O(1).
   [[nodiscard]] std::size_t reserve_count() const noexcept { return count_; }
 
  private:
