@@ -13,6 +13,8 @@
 
 // MSVC keeps __cplusplus at 199711L unless /Zc:__cplusplus is given; _MSVC_LANG has
 // the real value. Anything above C++17 passes (g++ 10 reports C++20 as 201709L).
+/// The language version the compiler really implements (__cplusplus, or MSVC's
+/// _MSVC_LANG).
 #if defined(_MSVC_LANG)
 #  define PMEMPERM_CPLUSPLUS _MSVC_LANG
 #else

@@ -22,11 +22,13 @@ namespace detail {
 
 /// The visitor type the concept checks grant/revoke with: f(page_range) -> void.
 struct range_visitor_archetype {
+  /// Does nothing.
   void operator()(page_range) const noexcept {}
 };
 
 /// The visitor type the concept checks for_each_range with: f(page_range) -> bool.
 struct range_predicate_archetype {
+  /// Always true: continue.
   bool operator()(page_range) const noexcept { return true; }
 };
 

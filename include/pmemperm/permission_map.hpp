@@ -534,8 +534,11 @@ class permission_map {
     return errc::ok;
   }
 
+  /// Frees d's record and set and takes d out of the index. Callers have found d;
+  /// an unknown d changes nothing.
   void destroy_record(Domain d) noexcept {
     const auto c = index_.find_last_le(static_cast<page_t>(d));
+    if (!c || index_[c].first != static_cast<page_t>(d)) return;
     record* rec = as_record(index_[c]);
     free_record(rec);
     index_.erase(c, 1);

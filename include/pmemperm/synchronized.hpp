@@ -71,6 +71,7 @@ class exclusive_guard {
   explicit exclusive_guard(M& m) noexcept : m_(m) { m_.lock(); }
   /// m.unlock().
   ~exclusive_guard() { m_.unlock(); }
+  /// Not copyable: one guard, one unlock.
   exclusive_guard(const exclusive_guard&) = delete;
   exclusive_guard& operator=(const exclusive_guard&) = delete;
 
@@ -87,6 +88,7 @@ class shared_guard {
   explicit shared_guard(M& m) noexcept : m_(m) { m_.lock_shared(); }
   /// m.unlock_shared().
   ~shared_guard() { m_.unlock_shared(); }
+  /// Not copyable: one guard, one unlock.
   shared_guard(const shared_guard&) = delete;
   shared_guard& operator=(const shared_guard&) = delete;
 

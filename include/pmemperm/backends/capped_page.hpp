@@ -56,6 +56,7 @@ struct capped_run {
 
 /// The visitor used by grant(r) and revoke(r) without one.
 struct ignore_ranges {
+  /// Does nothing.
   constexpr void operator()(page_range) const noexcept {}
 };
 
