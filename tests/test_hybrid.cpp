@@ -23,7 +23,7 @@ std::map<page_t, rep> shape_of(const hybrid<>& s) {
   std::map<page_t, rep> shape;
   (void)s.for_each_range([&](page_range r) {
     for (page_t b = detail::hyb::base_of(r.first);; b += chunk) {
-      shape.emplace(b, s.representation_at(b));
+      shape.emplace(b, detail::hyb::inspector::representation_at(s, b));
       if (b >= detail::hyb::base_of(r.last)) break;
     }
     return true;
@@ -58,8 +58,8 @@ TEST_CASE("hybrid: each pattern gets the representation that suits it", "[hybrid
     for (auto id : {study::pattern_id::w1, study::pattern_id::w2}) {
       const auto p = make(id, 2);
       const hybrid<> s = build(p.grants);
-      for (const auto& [base, k] : shape_of(s)) REQUIRE(k == rep::run);
-      REQUIRE(s.slot_count() == p.runs);  // merged across chunk borders
+      for (const auto& [base, k] : shape_of(s)) REQUIRE(k == rep::run_slots);
+      REQUIRE(detail::hyb::inspector::slot_count(s) == p.runs);  // merged across chunk borders
       REQUIRE(s.memory_bytes() <= 16 * p.runs + 256);
     }
   }
@@ -72,7 +72,7 @@ TEST_CASE("hybrid: each pattern gets the representation that suits it", "[hybrid
       REQUIRE(shape.size() >= 3);
       // The region is not chunk-aligned: its first and last chunks are only partly
       // in it; every chunk between holds the pattern's full density.
-      for (auto it = std::next(shape.begin()); it != std::prev(shape.end()); ++it) REQUIRE(it->second == rep::dense);
+      for (auto it = std::next(shape.begin()); it != std::prev(shape.end()); ++it) REQUIRE(it->second == rep::bitmap);
       REQUIRE(s.memory_bytes() <= 2 * p.pages);  // bits per page, where a run list needs 16 bytes
     }
   }
@@ -80,9 +80,9 @@ TEST_CASE("hybrid: each pattern gets the representation that suits it", "[hybrid
     const auto p = make(study::pattern_id::w4, 0);
     const hybrid<> s = build(p.grants);
     const auto h = histogram(shape_of(s));
-    for (const auto& [k, n] : h) REQUIRE((k == rep::run || k == rep::inline_sparse || k == rep::sparse));
-    REQUIRE(h.count(rep::inline_sparse) == 1);
-    REQUIRE(h.count(rep::sparse) == 1);
+    for (const auto& [k, n] : h) REQUIRE((k == rep::run_slots || k == rep::inline_pages || k == rep::page_list));
+    REQUIRE(h.count(rep::inline_pages) == 1);
+    REQUIRE(h.count(rep::page_list) == 1);
     REQUIRE(s.memory_bytes() <= 8 * p.pages);
   }
   SECTION("W6: clusters become the nonzero words of a bitmap, not a whole bitmap") {
@@ -91,9 +91,9 @@ TEST_CASE("hybrid: each pattern gets the representation that suits it", "[hybrid
     const auto h = histogram(shape_of(s));
     std::size_t chunks = 0;
     for (const auto& [k, n] : h) chunks += n;
-    REQUIRE(h.count(rep::words) == 1);
-    REQUIRE(h.at(rep::words) * 10 >= chunks * 9);  // all but chunks shared by clusters
-    REQUIRE(h.count(rep::dense) == 0);
+    REQUIRE(h.count(rep::word_list) == 1);
+    REQUIRE(h.at(rep::word_list) * 10 >= chunks * 9);  // all but chunks shared by clusters
+    REQUIRE(h.count(rep::bitmap) == 0);
   }
 }
 
@@ -124,7 +124,7 @@ TEST_CASE("hybrid: conversions happen at the same thresholds in both directions"
     std::vector<rep> up;
     for (page_t p : pages) {
       REQUIRE(s.grant(page_range::single(p)) == errc::ok);
-      up.push_back(s.representation_at(sh.first));
+      up.push_back(detail::hyb::inspector::representation_at(s, sh.first));
       REQUIRE(s.memory_bytes() == st.live_bytes);
     }
     REQUIRE(s.check_invariants());
@@ -134,7 +134,7 @@ TEST_CASE("hybrid: conversions happen at the same thresholds in both directions"
     for (std::size_t k = pages.size(); k-- > 1;) {
       REQUIRE(s.revoke(page_range::single(pages[k])) == errc::ok);
       INFO("down to " << k << " pages");
-      REQUIRE(s.representation_at(sh.first) == up[k - 1]);
+      REQUIRE(detail::hyb::inspector::representation_at(s, sh.first) == up[k - 1]);
     }
     REQUIRE(s.check_invariants());
     REQUIRE(s.revoke(page_range::single(pages[0])) == errc::ok);
@@ -155,8 +155,8 @@ TEST_CASE("hybrid: W6 built in sorted, reverse and random order has one shape", 
   const hybrid<> c = build(random.grants);
   REQUIRE(shape_of(a) == shape_of(b));
   REQUIRE(shape_of(a) == shape_of(c));
-  REQUIRE(a.slot_count() == b.slot_count());
-  REQUIRE(a.slot_count() == c.slot_count());
+  REQUIRE(detail::hyb::inspector::slot_count(a) == detail::hyb::inspector::slot_count(b));
+  REQUIRE(detail::hyb::inspector::slot_count(a) == detail::hyb::inspector::slot_count(c));
   REQUIRE(a.range_count() == sorted.runs);
   REQUIRE(c.range_count() == sorted.runs);
 

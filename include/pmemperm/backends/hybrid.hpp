@@ -1,13 +1,14 @@
 // pmemperm/backends/hybrid.hpp — the adaptive backend (the recommended default).
 //
 // The page space is cut into chunks of 2^16 pages; each chunk holding pages keeps
-// them in whichever representation is smallest for them (detail/hybrid_chunk.hpp):
+// them in whichever representation is smallest for them (detail/hybrid/layout.hpp):
 // runs as plain index slots (which merge across chunk borders, so one slot serves a
 // grant spanning any number of whole chunks), up to four pages inline in the slot,
-// a sparse page list, a run list, the nonzero words of a bitmap, or a whole-chunk
-// bitmap. All slots live in one B+-tree (detail/btree.hpp) keyed by first page.
-// The representation of a chunk is a function of its pages alone (canonical), so
-// the same set built in any order has the same shape.
+// a page list, a run list, a word list (the nonzero words of a bitmap), or a
+// whole-chunk bitmap. Each container kind has its own header under detail/hybrid/.
+// All slots live in one B+-tree (detail/btree.hpp) keyed by first page. The
+// representation of a chunk is a function of its pages alone (canonical), so the
+// same set built in any order has the same shape.
 //
 // Complexity: every operation is O(log n) in the index slots, plus the slots it
 // removes and the words or entries of the (at most two) partly touched chunks it
@@ -43,21 +44,33 @@
 // Visitors run while the operation is in progress and must not access the set.
 #pragma once
 
+#include "../config.hpp"
+
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <new>
 #include <type_traits>
 
 #include "../allocator.hpp"
+#include "../detail/bits.hpp"
 #include "../detail/btree.hpp"
-#include "../detail/hybrid_chunk.hpp"
+#include "../detail/hybrid/dispatch.hpp"
+#include "../detail/visitor.hpp"
 #include "../page_set.hpp"
+#include "../tuning.hpp"
 #include "../types.hpp"
 
 namespace pmemperm {
 
+namespace detail::hyb {
+struct inspector;
+}
+
 template <byte_allocator Alloc = new_allocator>
 class hybrid {
+  friend struct detail::hyb::inspector;
+
   using slot = detail::hyb::slot;
   using header = detail::hyb::header;
   using view = detail::hyb::view;
@@ -72,62 +85,23 @@ class hybrid {
   struct no_visitor {
     void operator()(page_range) const noexcept {}
   };
-
-  /// What a grant does to one partly covered chunk.
-  struct part {
-    page_t base = 0;
-    std::uint32_t lo = 0, hi = 0;  // the granted offsets
-    rep from = rep::empty, to = rep::empty;
-    stats after;
-    bool in_place = false;         // same external container, edited where it is
-    header* fresh = nullptr;       // a fresh external container, filled
-    std::uint64_t fresh_head = 0;  // a fresh inline slot
-    std::uint64_t fresh_tail = 0;
-    std::uint32_t nruns = 0;  // to == run: the chunk's runs afterwards (at most 2)
-    std::uint32_t run_lo[2] = {}, run_hi[2] = {};
-  };
-
-  /// Run lists short of their reserve (after a refused growth) and the larger copies
-  /// prepared for them: made before anything changes, installed on commit, freed if
-  /// the operation fails. The list of copies is itself allocated (it is needed only
-  /// after memory pressure, and its length is not known in advance).
-  struct repairs {
-    header** fresh = nullptr;  // one larger copy per short run list, in index order
-    std::size_t n = 0;         // copies made
-    std::size_t len = 0;       // entries the list was allocated with
-    std::size_t t = 1;         // the reserve count they are made for
-  };
-
-  /// What a grant that is not a fast path will do (kept in one place, each step
-  /// in its own function, so that no stack frame grows large even unoptimised).
-  struct grant_plan {
-    part parts[2];
-    std::size_t nparts = 0;
-    page_range mid = page_range::invalid();  // whole chunks covered
-    page_range merges[5];                    // runs to merge into the index, ascending
-    std::size_t nmerges = 0;
-    page_t keys[7] = {};  // every slot the grant may insert
-    std::size_t nkeys = 0;
-    repairs fix;          // run lists short of their reserve, grown on commit
-  };
-
-  /// The old state of [r.first, r.last + 1]: pages of r granted, run starts.
-  struct window_state {
-    std::uint64_t pages = 0;
-    std::uint64_t starts = 0;
-    bool joined_below = false;  // r.first - 1 is granted
-  };
-
+  template <class F>
+  static constexpr bool reports = !std::is_same_v<std::remove_cvref_t<F>, no_visitor>;
 
  public:
   using allocator_type = Alloc;
 
+  // ---- construction ------------------------------------------------------------------
+
+  /// An empty set; allocates nothing. O(1).
   hybrid() noexcept
     requires std::is_default_constructible_v<Alloc>
   = default;
+  /// An empty set drawing its memory from a; allocates nothing. O(1).
   explicit hybrid(Alloc a) noexcept : tree_(static_cast<Alloc&&>(a)) {}
   hybrid(const hybrid&) = delete;
   hybrid& operator=(const hybrid&) = delete;
+  /// Takes o's pages, memory and reserve count; o is left empty. O(1), never fails.
   hybrid(hybrid&& o) noexcept
       : tree_(static_cast<index&&>(o.tree_)),
         pages_(o.pages_),
@@ -136,13 +110,9 @@ class hybrid {
         lax_(o.lax_),
         needy_(o.needy_),
         one_(o.one_) {
-    o.one_ = page_range::invalid();
-    o.pages_ = 0;
-    o.runs_ = 0;
-    o.heap_ = 0;
-    o.lax_ = false;
-    o.needy_ = false;
+    o.forget();
   }
+  /// Frees this set's memory, then takes o's as the move constructor does. O(n).
   hybrid& operator=(hybrid&& o) noexcept {
     if (this != &o) {
       free_containers();
@@ -153,47 +123,256 @@ class hybrid {
       lax_ = o.lax_;
       needy_ = o.needy_;
       one_ = o.one_;
-      o.one_ = page_range::invalid();
-      o.pages_ = 0;
-      o.runs_ = 0;
-      o.heap_ = 0;
-      o.lax_ = false;
-      o.needy_ = false;
+      o.forget();
     }
     return *this;
   }
+  /// Frees every block. O(n).
   ~hybrid() { free_containers(); }
 
-  // ---- queries ---------------------------------------------------------------------
+  // ---- queries -----------------------------------------------------------------------
 
+  /// Whether no page is granted. O(1).
   [[nodiscard]] bool empty() const noexcept { return pages_ == 0; }
+  /// Pages granted. O(1).
   [[nodiscard]] std::uint64_t count() const noexcept { return pages_; }
+  /// Maximal runs of granted pages. O(1).
   [[nodiscard]] std::size_t range_count() const noexcept { return runs_; }
+  /// Bytes held from the allocator: index nodes (spares included) and containers.
+  /// O(1).
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return tree_.memory_bytes() + heap_; }
 
-  // The one-run case answers without branching on the page: queries that land
-  // inside and outside the run at random would mispredict half the time.
+  /// Whether page p is granted. O(log n), plus O(log entries) in a list container.
+  /// A set of one run answers without branching on p: queries that land inside and
+  /// outside the run at random would mispredict half the time.
   [[nodiscard]] bool contains(page_t p) const noexcept {
-    if (runs_ <= 1) return static_cast<bool>(static_cast<unsigned>(runs_ == 1) &
-                                             static_cast<unsigned>(p - one_.first <= one_.last - one_.first));
-    return contains_slow(p);
+    if (PMEMPERM_LIKELY(runs_ > 1)) return contains_slow(p);
+    return static_cast<bool>(static_cast<unsigned>(runs_ == 1) &
+                             static_cast<unsigned>(p - one_.first <= one_.last - one_.first));
   }
+  /// Whether every page of r is granted (false for an invalid r). O(log n) per slot
+  /// r crosses, plus the words or entries of the containers it reads.
   [[nodiscard]] bool contains_all(page_range r) const noexcept {
     if (!r.valid()) return false;
-    if (runs_ <= 1) return static_cast<bool>(static_cast<unsigned>(runs_ == 1) &
-                                             static_cast<unsigned>(one_.first <= r.first) &
-                                             static_cast<unsigned>(r.last <= one_.last));
+    if (runs_ <= 1)
+      return static_cast<bool>(static_cast<unsigned>(runs_ == 1) & static_cast<unsigned>(one_.first <= r.first) &
+                               static_cast<unsigned>(r.last <= one_.last));
     return contains_all_slow(r);
   }
+  /// Whether some page of r is granted (false for an invalid r). O(log n) plus the
+  /// slots and container words r crosses until the first granted page.
   [[nodiscard]] bool contains_any(page_range r) const noexcept {
     if (!r.valid()) return false;
     if (runs_ <= 1) return runs_ == 1 && one_.first <= r.last && r.first <= one_.last;
     return contains_any_slow(r);
   }
 
+  /// Calls f(page_range) for each maximal run, ascending; f returns void (go on) or
+  /// bool (false stops). Returns false iff f stopped it. O(n + entries walked).
+  template <range_visitor F>
+  [[nodiscard]] bool for_each_range(F&& f) const noexcept {
+    return walk(page_range{0, max_page}, f);
+  }
+  /// The same, clipped to window (nothing for an invalid window).
+  template <range_visitor F>
+  [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
+    if (!window.valid()) return true;
+    return walk(window, f);
+  }
+
+  // ---- modification ------------------------------------------------------------------
+
+  /// Grants r. invalid_range, or out_of_memory: nothing changed (strong guarantee).
+  /// O(log n) plus the slots r swallows and the (at most two) partial chunks it
+  /// converts. On success the revoke reserve is full.
+  [[nodiscard]] errc grant(page_range r) noexcept {
+    no_visitor none;
+    return grant(r, none);
+  }
+  /// The same; on_added(page_range) is called for each maximal run of pages that
+  /// were not granted before (before the set changes; it must not access the set).
+  template <range_visitor F>
+  [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
+    const errc e = grant_impl(r, on_added);
+    remember_single_run();
+    return e;
+  }
+
+  /// Revokes r. invalid_range: nothing changed. Otherwise no page of r is granted
+  /// afterwards; revoked_extra if the reserve was spent and a refused allocation
+  /// made it drop pages outside r too (the fewest it could; they are reported).
+  /// O(log n) plus the slots removed and the partial chunks edited.
+  [[nodiscard]] errc revoke(page_range r) noexcept {
+    no_visitor none;
+    return revoke(r, none);
+  }
+  /// The same; on_removed(page_range) is called for each maximal run of pages that
+  /// were granted and no longer are.
+  template <range_visitor F>
+  [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
+    const errc e = revoke_impl(r, on_removed, false, false);
+    remember_single_run();
+    return e;
+  }
+
+  /// Removes exactly r, or returns out_of_memory (a split found the reserve spent
+  /// and the allocator refused what it needs) or invalid_range, with nothing
+  /// changed. Complexity as revoke().
+  [[nodiscard]] errc revoke_exact(page_range r) noexcept {
+    no_visitor none;
+    return revoke_exact(r, none);
+  }
+  /// The same, reporting the removed runs as revoke() does.
+  template <range_visitor F>
+  [[nodiscard]] errc revoke_exact(page_range r, F&& on_removed) noexcept {
+    const errc e = revoke_impl(r, on_removed, true, false);
+    remember_single_run();
+    return e;
+  }
+
+  /// Removes every page and frees every block. O(n), never fails.
+  void clear() noexcept {
+    free_containers();
+    tree_.clear();
+    forget();
+  }
+
+  /// Becomes a copy of o (with this set's reserve count). out_of_memory: nothing
+  /// changed (strong guarantee). O(n + container bytes).
+  [[nodiscard]] errc assign(const hybrid& o) noexcept {
+    if (this == &o) return errc::ok;
+    index copy(tree_.allocator());
+    if (copy.reserve_inserts(reserve_count()) != errc::ok) return errc::out_of_memory;  // empty: takes nothing
+    cursor src = o.tree_.first();
+    if (copy.assign_sorted(o.tree_.size(), [&]() noexcept {
+          const slot v = o.tree_[src];
+          src = o.tree_.next(src);
+          return v;
+        }) != errc::ok)
+      return errc::out_of_memory;
+    // Give the copy its own containers; on failure undo the ones made so far.
+    std::size_t heap = 0, made = 0;
+    bool failed = false;
+    for (cursor c = copy.first(); c; c = copy.next(c)) {
+      slot& s = copy[c];
+      if (!s.is_container()) continue;
+      const header* h = detail::hyb::container_of(s);
+      const std::size_t bytes = detail::hyb::container_bytes(h->kind(), h->cap());
+      void* p = copy.allocator().allocate(bytes, detail::hyb::container_align);
+      if (p == nullptr) {
+        failed = true;
+        break;
+      }
+      std::memcpy(p, h, bytes);
+      s.tail = reinterpret_cast<std::uint64_t>(p);
+      heap += bytes;
+      ++made;
+    }
+    if (failed) {
+      for (cursor c = copy.first(); c && made > 0; c = copy.next(c)) {
+        const slot& s = copy[c];
+        if (!s.is_container()) continue;
+        const header* h = detail::hyb::container_of(s);
+        copy.allocator().deallocate(detail::hyb::container_of(s), detail::hyb::container_bytes(h->kind(), h->cap()),
+                                    detail::hyb::container_align);
+        --made;
+      }
+      return errc::out_of_memory;
+    }
+    free_containers();
+    tree_ = static_cast<index&&>(copy);
+    pages_ = o.pages_;
+    runs_ = o.runs_;
+    heap_ = heap;
+    // o's run lists carry o's reserve; a different count of ours is made good later.
+    lax_ = o.lax_ || o.reserve_count() != reserve_count();
+    needy_ = o.needy_ || o.reserve_count() < reserve_count();
+    one_ = o.one_;
+    return errc::ok;
+  }
+
+  // ---- memory pressure ---------------------------------------------------------------
+
+  /// Keeps what `revokes` more revokes (one range each) need, so that they are exact
+  /// even if every allocation is refused: index nodes for that many splits, and that
+  /// many free pairs in every run list. 0 means the default, 1. Stays in force:
+  /// every grant refills to it. out_of_memory: nothing changed. O(n) when run lists
+  /// must grow, else O(nodes allocated).
+  [[nodiscard]] errc reserve(std::size_t revokes) noexcept {
+    const std::size_t t = revokes == 0 ? 1 : revokes;
+    const std::size_t old_t = reserve_count();
+    repairs fix;
+    if (!prepare_repairs(fix, t)) return errc::out_of_memory;
+    if (tree_.reserve_inserts(t) != errc::ok) {
+      drop_repairs(fix);
+      return errc::out_of_memory;
+    }
+    commit_repairs(fix);
+    needy_ = false;
+    if (t < old_t) lax_ = true;  // run lists keep the larger room until shrink_to_fit()
+    return errc::ok;
+  }
+  /// The revokes the reserve is kept for (what reserve() set; 1 by default). O(1).
+  [[nodiscard]] std::size_t reserve_count() const noexcept { return tree_.reserve_target(); }
+  /// Whether the reserve is full: the next reserve_count() revokes are exact. O(1).
+  [[nodiscard]] bool reserve_full() const noexcept { return !needy_ && tree_.spare_nodes() >= tree_.worst_need(); }
+
+  /// Rebuilds the set in ascending order with every chunk in its smallest form and
+  /// every container at the capacity that build gives it: afterwards memory_bytes()
+  /// depends on the pages and reserve_count() alone. out_of_memory: nothing changed.
+  /// O(n log n) plus the container bytes.
+  [[nodiscard]] errc shrink_to_fit() noexcept {
+    hybrid fresh(tree_.allocator());
+    if (fresh.reserve(reserve_count()) != errc::ok) return errc::out_of_memory;  // empty: takes nothing
+    bool ok = true;
+    static_cast<void>(walk(page_range{0, max_page}, [&](page_range p) noexcept {
+      ok = fresh.grant(p) == errc::ok;
+      return ok;
+    }));
+    if (!ok) return errc::out_of_memory;
+    *this = static_cast<hybrid&&>(fresh);
+    return errc::ok;
+  }
+
+  /// Every invariant: the index's, each container's counts, order and capacity, the
+  /// canonical representation of every chunk (unless a refused allocation left one
+  /// in a larger exact form, which is then accepted), the byte total, the page and
+  /// run counts. O(n + container bytes); for tests.
+  [[nodiscard]] bool check_invariants() const noexcept {
+    if (!tree_.check_invariants()) return false;
+    std::size_t heap = 0;
+    bool have_prev = false;
+    slot prev{};
+    for (cursor c = tree_.first(); c; c = tree_.next(c)) {
+      const slot& s = tree_[c];
+      if (s.is_run()) {
+        if (!page_range{s.head, s.tail}.valid()) return false;
+      } else if (!check_container(s, heap)) {
+        return false;
+      } else if (!needy_ && short_of_pairs(s, reserve_count())) {
+        return false;  // a run list short of its reserve must be marked for repair
+      }
+      if (have_prev && (prev.is_run() && s.is_run() ? prev.end() + 1 >= s.head : prev.end() >= s.key())) return false;
+      prev = s;
+      have_prev = true;
+      if (!lax_ && !canonical_at(s)) return false;
+    }
+    if (heap != heap_) return false;
+    std::uint64_t pages = 0, runs = 0;
+    walk(page_range{0, max_page}, [&](page_range p) noexcept {
+      pages += p.size();
+      ++runs;
+      return true;
+    });
+    if (runs_ == 1 && !contains_all_slow(one_)) return false;
+    if (runs_ != 1 && one_.valid()) return false;
+    return pages == pages_ && runs == runs_;
+  }
+
  private:
-  // The index lookups behind the three queries, also used while an operation is
-  // under way (when the single-run copy may be stale).
+  // ==== queries through the index ====================================================
+  // Also used while an operation is under way, when the single-run copy may be stale.
+
   [[nodiscard]] bool contains_slow(page_t p) const noexcept {
     const cursor c = tree_.find_last_le(p);
     if (!c) return false;
@@ -202,16 +381,14 @@ class hybrid {
     const page_t base = s.key();
     if (p - base > last_offset) return false;
     const auto off = static_cast<std::uint32_t>(p - base);
-    if (!s.is_inline()) {  // a whole-chunk bitmap is the commonest container hit: test it directly
-      const header* h = detail::hyb::hdr(s.tail);
-      if (static_cast<rep>(h->kind) == rep::dense)
-        return ((reinterpret_cast<const detail::word_t*>(h + 1)[off >> 6] >> (off & 63u)) & 1u) != 0;
+    if (s.is_container()) {  // a whole-chunk bitmap is the commonest container hit: test it directly
+      const header* h = detail::hyb::container_of(s);
+      if (h->kind() == rep::bitmap) return detail::hyb::bitmap::test(detail::hyb::words_of(h), off);
     }
     return detail::hyb::contains(view::of(s), off);
   }
 
   [[nodiscard]] bool contains_all_slow(page_range r) const noexcept {
-    if (!r.valid()) return false;
     page_t cur = r.first;
     for (;;) {
       const cursor c = tree_.find_last_le(cur);
@@ -242,11 +419,8 @@ class hybrid {
       const slot& s = tree_[c];
       const page_t k = s.key();
       if (k > r.last) return false;
-      if (s.is_run()) {
-        if (s.tail >= r.first) return true;
-        continue;
-      }
-      if (k + last_offset < r.first) continue;
+      if (s.end() < r.first) continue;
+      if (s.is_run()) return true;
       const std::uint32_t lo = r.first > k ? static_cast<std::uint32_t>(r.first - k) : 0u;
       const std::uint32_t hi = r.last - k < last_offset ? static_cast<std::uint32_t>(r.last - k) : last_offset;
       if (detail::hyb::contains_any(view::of(s), lo, hi)) return true;
@@ -254,60 +428,32 @@ class hybrid {
     return false;
   }
 
- public:
-  template <class F>
-  [[nodiscard]] bool for_each_range(F&& f) const noexcept {
-    return walk(page_range{0, max_page}, f);
-  }
-  template <class F>
-  [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
-    if (!window.valid()) return true;
-    return walk(window, f);
-  }
+  // ==== the grant path ================================================================
+  //
+  // grant_impl() reads top down: two fast paths that edit one slot or container in
+  // place; then the general path in four steps, each below in its own subsection:
+  //   1. plan     what happens to the (at most two) partly covered chunks and which
+  //               runs merge into the index (const: nothing changes);
+  //   2. prepare  every allocation the plan needs, all or nothing;
+  //   3. report   the added runs to the visitor, and the old state of the window;
+  //   4. apply    the plan, which can no longer fail.
 
-  // ---- modification --------------------------------------------------------------------
-
-  [[nodiscard]] errc grant(page_range r) noexcept {
-    no_visitor none;
-    return grant(r, none);
-  }
-
-  template <class F>
-  [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
-    const errc e = grant_impl(r, on_added);
-    remember_single_run();
-    return e;
-  }
-
-  [[nodiscard]] errc revoke(page_range r) noexcept {
-    no_visitor none;
-    return revoke(r, none);
-  }
-
-  template <class F>
-  [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
-    const errc e = revoke_impl(r, on_removed, false, false);
-    remember_single_run();
-    return e;
-  }
-
- private:
   template <class F>
   errc grant_impl(page_range r, F& on_added) noexcept {
-    if (!r.valid()) return errc::invalid_range;
+    if (PMEMPERM_UNLIKELY(!r.valid())) return errc::invalid_range;
     // The fast paths assume every run list has its reserve; after a refused
     // growth (needy_) the general path repairs them as part of the grant.
     if (!needy_) {
-      if (const int done = grant_inside_container(r, on_added); done >= 0) return static_cast<errc>(done);
-      if (const int done = grant_into_empty_chunks(r, on_added); done >= 0) return static_cast<errc>(done);
+      if (const fast f = grant_inside_container(r, on_added); f != fast::declined) return result_of(f);
+      if (const fast f = grant_into_empty_chunks(r, on_added); f != fast::declined) return result_of(f);
     }
     if (contains_all(r)) return refill_reserve();
 
     grant_plan plan;
-    make_plan(r, plan);
-    if (const errc e = prepare_plan(plan); e != errc::ok) return e;
-    const window_state old = report_added(r, on_added);
-    commit_repairs(plan.fix);
+    make_plan(r, plan);                                                      // 1
+    if (const errc e = prepare_plan(plan); e != errc::ok) return e;          // 2
+    const window_state old = measure_window(r, gap_reporter<F>{on_added, r.first});  // 3
+    commit_repairs(plan.fix);                                                // 4
     needy_ = false;
     apply_plan(plan);
     pages_ += r.size() - old.pages;
@@ -315,6 +461,158 @@ class hybrid {
     tree_.settle();
     return errc::ok;
   }
+
+  // ---- fast paths ----------------------------------------------------------------------
+
+  /// What a fast path did: declined (the general path must do the operation), or
+  /// done with success, or refused by the allocator with nothing changed.
+  enum class fast : std::uint8_t { declined, done, out_of_memory };
+  [[nodiscard]] static fast fast_of(errc e) noexcept { return e == errc::ok ? fast::done : fast::out_of_memory; }
+  [[nodiscard]] static errc result_of(fast f) noexcept { return f == fast::done ? errc::ok : errc::out_of_memory; }
+
+  /// The container slot whose chunk strictly contains r (neither chunk border
+  /// touched, so the chunk's run starts are the set's), if any.
+  [[nodiscard]] cursor interior_container(page_range r) const noexcept {
+    const page_t base = detail::hyb::base_of(r.first);
+    if (r.first == base || r.last - base >= last_offset) return {};
+    const cursor c = tree_.find_last_le(r.first);
+    if (!c || !tree_[c].is_container() || tree_[c].key() != base) return {};
+    return c;
+  }
+
+  /// A grant that stays inside one container, whose kind and room it leaves as
+  /// they are: edited in place.
+  template <class F>
+  fast grant_inside_container(page_range r, F& on_added) noexcept {
+    const cursor c = interior_container(r);
+    if (!c) return fast::declined;
+    const page_t base = tree_[c].key();
+    header* h = detail::hyb::container_of(tree_[c]);
+    const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
+    if (lo == hi && h->kind() == rep::bitmap) return grant_bitmap_page(h, lo, r.first, on_added);
+    const view v = view::of(h);
+    const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
+    // A successful grant leaves the reserve full; that is the only allocation here.
+    if (before.pages == hi - lo + 1) return fast_of(tree_.prepare_reserve());
+    const stats after = detail::hyb::stats_after_grant(h->counts(), lo, hi, before);
+    if (detail::hyb::rep_for(after) != h->kind() || !detail::hyb::capacity_fits(h->cap(), need_of(h->kind(), after)))
+      return fast::declined;
+    if (tree_.prepare_reserve() != errc::ok) return fast::out_of_memory;
+    if constexpr (reports<F>) {
+      std::uint32_t cur = lo;
+      detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
+        if (f > cur) detail::notify(on_added, page_range{base + cur, base + f - 1});
+        cur = l + 1;
+        return true;
+      });
+      if (cur <= hi) detail::notify(on_added, page_range{base + cur, r.last});
+    }
+    pages_ += (hi - lo + 1) - before.pages;
+    runs_ = runs_ + after.runs - h->runs();  // the chunk's run starts are the set's
+    detail::hyb::grant_in_place(h, lo, hi, before);
+    return fast::done;
+  }
+
+  /// One page into a whole-chunk bitmap (strictly inside the chunk): the commonest
+  /// grant of a fragmented build, done with a few bit tests.
+  template <class F>
+  fast grant_bitmap_page(header* h, std::uint32_t off, page_t page, F& on_added) noexcept {
+    detail::word_t* w = detail::hyb::words_of(h);
+    const detail::word_t bit = detail::word_t{1} << (off & 63u);
+    detail::word_t& word = w[off >> 6];
+    if ((word & bit) != 0) return fast_of(tree_.prepare_reserve());
+    const std::uint32_t joins = (detail::hyb::bitmap::test(w, off - 1) ? 1u : 0u) +
+                                (detail::hyb::bitmap::test(w, off + 1) ? 1u : 0u);
+    const stats now = h->counts();
+    const stats after{now.pages + 1u, now.runs + 1u - joins, now.words + (word == 0 ? 1u : 0u)};
+    if (detail::hyb::rep_for(after) != rep::bitmap) return fast::declined;
+    if (tree_.prepare_reserve() != errc::ok) return fast::out_of_memory;
+    word |= bit;
+    h->set_counts(after);
+    detail::notify(on_added, page_range::single(page));
+    ++pages_;
+    runs_ = runs_ + 1u - joins;
+    return fast::done;
+  }
+
+  /// A grant into chunks that hold nothing, touching no granted page: the result
+  /// in every chunk it covers is one run, whose cheapest form is a run slot, and
+  /// the run slots of neighbouring chunks merge into one. So the whole grant is
+  /// one new run slot, [r.first, r.last] (the common case for a new grant into a
+  /// fresh part of the universe: a domain's first grants, W1, W2, W8).
+  template <class F>
+  fast grant_into_empty_chunks(page_range r, F& on_added) noexcept {
+    const page_t hb = detail::hyb::base_of(r.first);
+    const page_t tail_end = detail::hyb::base_of(r.last) + last_offset;  // last page of r's last chunk
+    // The last slot keyed at or below the end of r's chunks must lie wholly below
+    // r's first chunk: then no slot (run or container) has a page in those chunks.
+    if (const cursor c = tree_.find_last_le(tail_end)) {
+      const slot& s = tree_[c];
+      if (s.is_run() ? s.tail >= hb : s.key() >= hb) return fast::declined;
+      // A run ending just below r would merge with it.
+      if (r.first == hb && r.first > 0 && (s.is_run() ? s.tail + 1 == r.first : contains_slow(r.first - 1)))
+        return fast::declined;
+    }
+    // Past the last chunk, only a page at its very end has a neighbour outside.
+    if (r.last == tail_end && r.last < max_page && contains_slow(r.last + 1)) return fast::declined;
+    if (tree_.prepare_insert(r.first) != errc::ok) return fast::out_of_memory;
+    detail::notify(on_added, r);
+    tree_.insert(slot::run(r.first, r.last));
+    pages_ += r.size();
+    ++runs_;
+    tree_.settle();
+    return fast::done;
+  }
+
+  // ---- 1. plan ---------------------------------------------------------------------------
+
+  /// Runs a run_slots chunk may hold, and so what a plan may merge and insert.
+  static constexpr std::size_t max_part_runs = tuning::hybrid_max_index_runs;
+  static constexpr std::size_t max_merges = 2 * max_part_runs + 1;  // head part, whole chunks, tail part
+  static constexpr std::size_t max_new_slots = max_merges + 2;      // ...and one container slot per part
+
+  /// What a grant does to one partly covered chunk.
+  struct part {
+    page_t base = 0;                   // the chunk's first page
+    std::uint32_t lo = 0, hi = 0;      // the granted offsets
+    rep from = rep::empty;             // its representation before
+    rep to = rep::empty;               // and after
+    stats after;                       // its counts after
+    std::uint32_t nruns = 0;           // to == run_slots: its runs after, as offsets
+    std::uint32_t run_lo[max_part_runs] = {}, run_hi[max_part_runs] = {};
+    // Filled by prepare:
+    bool in_place = false;             // the same container, edited where it is
+    header* fresh = nullptr;           // or a fresh container, filled
+    slot fresh_inline{};               // or a fresh inline slot
+    /// The chunk had no slot of its own (it was empty or run slots) and gets one.
+    [[nodiscard]] bool needs_new_slot() const noexcept {
+      return to != rep::run_slots && (from == rep::run_slots || from == rep::empty);
+    }
+  };
+
+  /// Run lists short of their reserve (after a refused growth) and the larger copies
+  /// prepared for them: made before anything changes, installed on commit, freed if
+  /// the operation fails. The list of copies is itself allocated (it is needed only
+  /// after memory pressure, and its length is not known in advance).
+  struct repairs {
+    header** fresh = nullptr;  // one larger copy per short run list, in index order
+    std::size_t n = 0;         // copies made
+    std::size_t len = 0;       // entries the list was allocated with
+    std::size_t t = 1;         // the reserve count they are made for
+  };
+
+  /// Everything a grant that is not a fast path will do (kept in one place, each
+  /// step in its own function, so that no stack frame grows large even unoptimised).
+  struct grant_plan {
+    part parts[2];                             // the partly covered chunks, ascending
+    std::size_t nparts = 0;
+    page_range mid = page_range::invalid();    // the whole chunks covered
+    page_range merges[max_merges];             // runs to merge into the run slots, ascending
+    std::size_t nmerges = 0;
+    page_t keys[max_new_slots] = {};           // the key of every slot the grant may insert
+    std::size_t nkeys = 0;
+    repairs fix;                               // run lists short of their reserve, grown on commit
+  };
 
   void make_plan(page_range r, grant_plan& plan) const noexcept {
     bool head_part = false, tail_part = false;
@@ -335,23 +633,78 @@ class hybrid {
     if (head_part) add_part_runs(plan, plan.parts[0]);
     if (plan.mid.valid()) add_merge(plan, plan.mid);
     if (tail_part) add_part_runs(plan, plan.parts[plan.nparts - 1]);
-    for (std::size_t j = 0; j < plan.nmerges; ++j) plan.keys[plan.nkeys++] = plan.merges[j].first;
-    for (std::size_t i = 0; i < plan.nparts; ++i) {
-      const part& x = plan.parts[i];
-      if (x.to != rep::run && (x.from == rep::run || x.from == rep::empty)) plan.keys[plan.nkeys++] = x.base;
-    }
+    for (std::size_t j = 0; j < plan.nmerges; ++j) add_key(plan, plan.merges[j].first);
+    for (std::size_t i = 0; i < plan.nparts; ++i)
+      if (plan.parts[i].needs_new_slot()) add_key(plan, plan.parts[i].base);
+  }
+  static void add_key(grant_plan& plan, page_t key) noexcept {
+    PMEMPERM_ASSERT(plan.nkeys < max_new_slots);
+    plan.keys[plan.nkeys++] = key;
   }
   static void add_merge(grant_plan& plan, page_range m) noexcept {
     if (plan.nmerges > 0 && plan.merges[plan.nmerges - 1].last + 1 >= m.first) {
       if (m.last > plan.merges[plan.nmerges - 1].last) plan.merges[plan.nmerges - 1].last = m.last;
     } else {
+      PMEMPERM_ASSERT(plan.nmerges < max_merges);
       plan.merges[plan.nmerges++] = m;
     }
   }
   static void add_part_runs(grant_plan& plan, const part& x) noexcept {
-    if (x.to != rep::run) return;
+    if (x.to != rep::run_slots) return;
     for (std::uint32_t j = 0; j < x.nruns; ++j) add_merge(plan, page_range{x.base + x.run_lo[j], x.base + x.run_hi[j]});
   }
+
+  part plan_part(page_t base, page_t first, page_t last) const noexcept {
+    part x;
+    x.base = base;
+    x.lo = static_cast<std::uint32_t>(first - base);
+    x.hi = static_cast<std::uint32_t>(last - base);
+    const cursor c = container_at(base);
+    const stats before = chunk_stats(base, c);
+    x.from = c ? view::of(tree_[c]).kind : (before.pages ? rep::run_slots : rep::empty);
+    // Counts afterwards, from the window around [lo, hi] only.
+    const std::uint32_t wlo = x.lo > 0 ? x.lo - 1 : 0, whi = x.hi < last_offset ? x.hi + 1 : x.hi;
+    std::uint32_t old_pages = 0, touching = 0;
+    chunk_walk(base, c, wlo, whi, [&](std::uint32_t f, std::uint32_t l) noexcept {
+      ++touching;
+      const std::uint32_t f2 = f < x.lo ? x.lo : f, l2 = l > x.hi ? x.hi : l;
+      if (f2 <= l2) old_pages += l2 - f2 + 1;
+      return true;
+    });
+    std::uint32_t old_words = 0;
+    if (c) {
+      old_words = detail::hyb::nonzero_words(view::of(tree_[c]), x.lo >> 6, x.hi >> 6);
+    } else {
+      detail::hyb::word_counter wc;
+      chunk_walk(base, c, x.lo & ~63u, x.hi | 63u, [&](std::uint32_t f, std::uint32_t l) noexcept {
+        wc.add(f, l);
+        return true;
+      });
+      old_words = wc.words;
+    }
+    x.after.pages = before.pages + (x.hi - x.lo + 1) - old_pages;
+    x.after.runs = before.runs + 1 - touching;
+    x.after.words = before.words + ((x.hi >> 6) - (x.lo >> 6) + 1) - old_words;
+    x.to = detail::hyb::rep_for(x.after);
+    if (x.to == rep::run_slots) {
+      union_of(x, c, [&](std::uint32_t f, std::uint32_t l) noexcept {
+        PMEMPERM_ASSERT(x.nruns < max_part_runs);
+        x.run_lo[x.nruns] = f;
+        x.run_hi[x.nruns] = l;
+        ++x.nruns;
+      });
+    }
+    return x;
+  }
+
+  /// The chunk's runs after the grant: old runs (from the container at c or the run
+  /// slots) joined with [lo, hi].
+  template <class Emit>
+  void union_of(const part& x, cursor c, Emit&& emit) const noexcept {
+    detail::hyb::union_runs([&](auto&& f) noexcept { chunk_walk(x.base, c, 0, last_offset, f); }, x.lo, x.hi, emit);
+  }
+
+  // ---- 2. prepare ------------------------------------------------------------------------
 
   /// Every allocation the plan needs, all or nothing.
   errc prepare_plan(grant_plan& plan) noexcept {
@@ -369,6 +722,38 @@ class hybrid {
     return errc::ok;
   }
 
+  /// Allocates and fills what the chunk needs afterwards. False on out_of_memory.
+  bool prepare_part(part& x) noexcept {
+    if (x.to == rep::run_slots) return true;
+    const cursor c = container_at(x.base);
+    if (x.to == rep::inline_pages) {
+      x.fresh_inline = detail::hyb::inline_pages::pack(x.base, [&](auto&& emit) noexcept { union_of(x, c, emit); });
+      return true;
+    }
+    const std::uint32_t need = need_of(x.to, x.after);
+    const header* old = c && x.from == x.to ? detail::hyb::container_of(tree_[c]) : nullptr;
+    if (old != nullptr && detail::hyb::capacity_fits(old->cap(), need)) {
+      x.in_place = true;
+      return true;
+    }
+    const std::uint32_t cap = detail::hyb::grown_capacity(x.to, need);
+    header* h = alloc_container(x.to, cap);
+    if (h == nullptr) return false;
+    if (old != nullptr && detail::hyb::entries_in(old) <= cap) {  // the same kind, resized: copy, then edit the copy
+      detail::hyb::copy_into(old, h);
+      detail::hyb::grant_in_place(h, x.lo, x.hi);
+    } else {
+      detail::hyb::fill(h, [&](auto&& emit) noexcept { union_of(x, c, emit); });
+    }
+    x.fresh = h;
+    return true;
+  }
+
+  void drop_fresh(part& x) noexcept {
+    if (x.fresh != nullptr) free_container(x.fresh);
+    x.fresh = nullptr;
+  }
+
   /// A grant that adds nothing still leaves the reserve full. All or nothing.
   errc refill_reserve() noexcept {
     repairs fix;
@@ -382,17 +767,18 @@ class hybrid {
     return errc::ok;
   }
 
-  /// Free pairs a run list keeps: one per reserved revoke.
+  /// Entries a container of kind k needs for counts s and a reserve of t revokes:
+  /// a run list keeps one free pair per reserved revoke.
   [[nodiscard]] static std::uint32_t need_of(rep k, stats s, std::size_t t) noexcept {
-    return detail::hyb::entries_needed(k, s) + (k == rep::runs ? static_cast<std::uint32_t>(t - 1) : 0u);
+    return detail::hyb::entries_needed(k, s) + (k == rep::run_list ? static_cast<std::uint32_t>(t - 1) : 0u);
   }
   [[nodiscard]] std::uint32_t need_of(rep k, stats s) const noexcept { return need_of(k, s, reserve_count()); }
 
   /// A run list with fewer than t free pairs.
   [[nodiscard]] static bool short_of_pairs(const slot& s, std::size_t t) noexcept {
-    if (s.is_run() || s.is_inline()) return false;
-    const header* h = detail::hyb::hdr(s.tail);
-    return static_cast<rep>(h->kind) == rep::runs && h->cap < need_of(rep::runs, stats{h->pages, h->runs, h->words}, t);
+    if (!s.is_container()) return false;
+    const header* h = detail::hyb::container_of(s);
+    return h->kind() == rep::run_list && h->cap() < need_of(rep::run_list, h->counts(), t);
   }
 
   /// Prepares a larger copy of every run list short of t free pairs (none unless a
@@ -410,8 +796,9 @@ class hybrid {
     fix.len = n;
     for (cursor c = tree_.first(); c; c = tree_.next(c)) {
       if (!short_of_pairs(tree_[c], t)) continue;
-      const header* h = detail::hyb::hdr(tree_[c].tail);
-      header* g = alloc_container(rep::runs, detail::hyb::grown_capacity(rep::runs, need_of(rep::runs, stats{h->pages, h->runs, h->words}, t)));
+      const header* h = detail::hyb::container_of(tree_[c]);
+      header* g = alloc_container(rep::run_list,
+                                  detail::hyb::grown_capacity(rep::run_list, need_of(rep::run_list, h->counts(), t)));
       if (g == nullptr) {
         drop_repairs(fix);
         return false;
@@ -433,17 +820,78 @@ class hybrid {
     for (cursor c = tree_.first(); c && i < fix.n; c = tree_.next(c)) {
       slot& sl = tree_[c];
       if (!short_of_pairs(sl, fix.t)) continue;
-      free_container(detail::hyb::hdr(sl.tail));
-      sl.tail = reinterpret_cast<std::uint64_t>(fix.fresh[i++]);
+      free_container(detail::hyb::container_of(sl));
+      sl.tail = detail::hyb::address_of(fix.fresh[i++]);
     }
     PMEMPERM_ASSERT(i == fix.n);
     fix.n = 0;
     drop_repairs(fix);
   }
 
-  /// Containers in place or replaced, container chunks that become runs removed,
-  /// run chunks that become containers cleared, whole chunks cleared, then the
-  /// run merges and the new container slots. Cannot fail.
+  // ---- 3. report -------------------------------------------------------------------------
+
+  /// The old state of [r.first, r.last + 1]: pages of r granted, run starts.
+  struct window_state {
+    std::uint64_t pages = 0;
+    std::uint64_t starts = 0;
+    bool joined_below = false;  // r.first - 1 is granted
+  };
+
+  /// Measures the window of r before an edit, passing each granted piece inside r
+  /// to each_piece (ascending, clipped to r).
+  template <class G>
+  window_state measure_window(page_range r, G&& each_piece) const noexcept {
+    window_state st;
+    const page_range window{r.first, r.last < max_page ? r.last + 1 : r.last};
+    std::uint64_t pieces = 0;
+    bool first_at_start = false;
+    walk(window, [&](page_range p) noexcept {
+      if (pieces++ == 0) first_at_start = p.first == r.first;
+      if (p.first > r.last) return true;
+      const page_range in{p.first, p.last > r.last ? r.last : p.last};
+      st.pages += in.size();
+      each_piece(in);
+      return true;
+    });
+    each_piece.finish(r);
+    st.joined_below = r.first > 0 && contains_slow(r.first - 1);
+    st.starts = pieces - (first_at_start && st.joined_below ? 1u : 0u);
+    return st;
+  }
+
+  /// Reports the gaps between the granted pieces of r: the pages a grant adds.
+  template <class F>
+  struct gap_reporter {
+    F& on_added;
+    page_t cur;  // the first page of r not yet accounted for
+    void operator()(page_range in) noexcept {
+      if constexpr (reports<F>) {
+        if (in.first > cur) detail::notify(on_added, page_range{cur, in.first - 1});
+        cur = in.last + 1;
+      }
+    }
+    void finish(page_range r) noexcept {
+      if constexpr (reports<F>) {
+        if (cur <= r.last) detail::notify(on_added, page_range{cur, r.last});
+      }
+    }
+  };
+
+  /// Reports the granted pieces of r themselves: the pages a revoke removes.
+  template <class F>
+  struct piece_reporter {
+    F& on_removed;
+    void operator()(page_range in) noexcept {
+      if constexpr (reports<F>) detail::notify(on_removed, in);
+    }
+    void finish(page_range) noexcept {}
+  };
+
+  // ---- 4. apply --------------------------------------------------------------------------
+
+  /// Containers edited in place or replaced, container chunks that become runs
+  /// removed, run chunks that become containers cleared, whole chunks cleared, then
+  /// the run merges and the new container slots. Cannot fail.
   void apply_plan(grant_plan& plan) noexcept {
     for (std::size_t i = 0; i < plan.nparts; ++i) apply_part_containers(plan.parts[i]);
     if (plan.mid.valid()) erase_containers_within(plan.mid.first, plan.mid.last);
@@ -451,29 +899,107 @@ class hybrid {
     for (std::size_t i = 0; i < plan.nparts; ++i) insert_part_slot(plan.parts[i]);
   }
 
-  /// Reports the pages of r that a grant adds (the gaps between the old runs)
-  /// and measures the old state of the window.
-  template <class F>
-  window_state report_added(page_range r, F& on_added) const noexcept {
-    window_state st;
-    const page_range window{r.first, r.last < max_page ? r.last + 1 : r.last};
-    std::uint64_t pieces = 0;
-    page_t cur = r.first;
-    bool first_at_start = false;
-    walk(window, [&](page_range p) noexcept {
-      if (pieces++ == 0) first_at_start = p.first == r.first;
-      if (p.first > r.last) return true;
-      const page_t l = p.last > r.last ? r.last : p.last;
-      st.pages += l - p.first + 1;
-      if (p.first > cur) on_added(page_range{cur, p.first - 1});
-      cur = l + 1;
-      return true;
-    });
-    if (cur <= r.last) on_added(page_range{cur, r.last});
-    st.joined_below = r.first > 0 && contains_slow(r.first - 1);
-    st.starts = pieces - (first_at_start && st.joined_below ? 1u : 0u);
-    return st;
+  /// First step of applying a part: everything but inserting its new slot.
+  void apply_part_containers(part& x) noexcept {
+    const cursor c = container_at(x.base);
+    if (!c) {
+      if (x.to != rep::run_slots) clear_run_slots(x.base, x.base + last_offset);
+      return;
+    }
+    slot& s = tree_[c];
+    if (x.in_place) {
+      detail::hyb::grant_in_place(detail::hyb::container_of(s), x.lo, x.hi);
+      return;
+    }
+    if (s.is_container()) free_container(detail::hyb::container_of(s));
+    if (x.to == rep::run_slots) {
+      tree_.erase(c, 1);
+      return;
+    }
+    s = slot_for(x);
   }
+
+  void insert_part_slot(part& x) noexcept {
+    if (x.needs_new_slot()) tree_.insert(slot_for(x));
+  }
+
+  [[nodiscard]] static slot slot_for(const part& x) noexcept {
+    if (x.to == rep::inline_pages) return x.fresh_inline;
+    return slot{detail::hyb::container_bit | x.base, detail::hyb::address_of(x.fresh)};
+  }
+
+  /// Removes the pages [a, b] held as run slots (a chunk's worth at most when used
+  /// for a conversion, so no run slot spans past both ends: no split).
+  void clear_run_slots(page_t a, page_t b) noexcept {
+    cursor c = tree_.find_last_le(a);
+    if (c && tree_[c].is_run() && tree_[c].head < a && tree_[c].tail >= a) {
+      slot& s = tree_[c];
+      PMEMPERM_ASSERT(s.tail <= b);  // a run across the whole chunk would make it full
+      if (s.tail > b) return;
+      s.tail = a - 1;
+    }
+    for (;;) {
+      c = tree_.lower_bound(a);
+      if (!c) return;
+      slot& s = tree_[c];
+      if (s.key() > b || !s.is_run()) return;  // a container in range is not ours to touch
+      if (s.tail > b) {
+        s.head = b + 1;
+        tree_.key_raised(c);
+        return;
+      }
+      std::size_t n = 1;
+      const std::size_t run = index::run_in_leaf(c);
+      while (n < run) {
+        const slot& t = tree_[cursor{c.leaf, c.slot + n}];
+        if (!t.is_run() || t.tail > b) break;
+        ++n;
+      }
+      tree_.erase(c, n);
+    }
+  }
+
+  /// Frees and removes every container slot of a chunk inside [a, b] (whole chunks).
+  void erase_containers_within(page_t a, page_t b) noexcept {
+    page_t from = a;
+    for (;;) {
+      cursor c = tree_.lower_bound(from);
+      while (c && tree_[c].key() <= b && tree_[c].is_run()) c = tree_.next(c);
+      if (!c || tree_[c].key() > b) return;
+      const slot s = tree_[c];
+      if (s.is_container()) free_container(detail::hyb::container_of(s));
+      from = s.key();
+      tree_.erase(c, 1);
+    }
+  }
+
+  /// Adds the run m to the run slots, merging it with the ones it overlaps or
+  /// touches. Needs at most one prepared insert.
+  void merge_run(page_range m) noexcept {
+    cursor c = tree_.find_last_le(m.first);
+    if (c && !(tree_[c].is_run() && tree_[c].tail + 1 >= m.first)) c = tree_.next(c);
+    if (!c) c = tree_.find_last_le(m.first) ? cursor{} : tree_.first();
+    // c: the first slot that may touch m (a run), or the slot after m.
+    if (!c || !tree_[c].is_run() || tree_[c].head > m.last + 1) {
+      tree_.insert(slot::run(m.first, m.last));
+      return;
+    }
+    page_t new_last = m.last;
+    std::size_t touched = 0;
+    for (cursor d = c; d && tree_[d].is_run() && tree_[d].head <= m.last + 1; d = tree_.next(d)) {
+      if (tree_[d].tail > new_last) new_last = tree_[d].tail;
+      ++touched;
+    }
+    slot& head = tree_[c];
+    const page_t head_first = head.head < m.first ? head.head : m.first;
+    const bool lowered = head_first < head.head;
+    head.head = head_first;
+    head.tail = new_last;
+    if (lowered) tree_.key_lowered(c);
+    tree_.erase_from(head_first + 1, touched - 1);
+  }
+
+  // ==== the revoke path ===============================================================
 
   /// What a split of a run needs and cannot get: the pages to drop instead. Either a
   /// whole victim (another slot of the index leaf, or another run of the run list),
@@ -482,6 +1008,70 @@ class hybrid {
     page_range victim = page_range::invalid();
     page_range widened = page_range::invalid();
   };
+
+  template <class F>
+  errc revoke_impl(page_range r, F& on_removed, bool exact, bool retried) noexcept {
+    if (PMEMPERM_UNLIKELY(!r.valid())) return errc::invalid_range;
+    if (const fast f = revoke_inside_container(r, on_removed); f != fast::declined) return result_of(f);
+    if (!contains_any_slow(r)) return errc::ok;
+    errc result = errc::ok;
+    page_range rr = r;
+    // A revoke strictly inside one run splits it. If the reserve for that is spent,
+    // ask for memory; only if that is refused may more pages go (revoke()), as few
+    // as possible — or nothing changes (revoke_exact()).
+    drop_choice drop;
+    if (split_refused(r, drop)) {
+      if (exact) return errc::out_of_memory;
+      if (drop.victim.valid() && !retried) {
+        // The victim goes first (it needs no split), which frees the place the
+        // split needs; then the revoke is tried once more.
+        static_cast<void>(revoke_impl(drop.victim, on_removed, true, true));
+        remember_single_run();
+        static_cast<void>(revoke_impl(r, on_removed, false, true));
+        return errc::revoked_extra;
+      }
+      result = errc::revoked_extra;
+      rr = drop.widened;
+    }
+
+    const window_state old = measure_window(rr, piece_reporter<F>{on_removed});
+    remove_range(rr);
+    const std::uint64_t starts_after = rr.last < max_page && contains_slow(rr.last + 1) ? 1u : 0u;
+    pages_ -= old.pages;
+    runs_ = runs_ + starts_after - old.starts;
+    const page_t hb = detail::hyb::base_of(rr.first), tb = detail::hyb::base_of(rr.last);
+    normalize(hb);
+    if (tb != hb) normalize(tb);
+    tree_.settle();
+    return result;
+  }
+
+  /// Whether revoking r must split a run (a run slot, or a pair of a run list) and
+  /// neither the reserve nor the allocator gives what that needs. Then `drop` says
+  /// what to drop instead.
+  bool split_refused(page_range r, drop_choice& drop) noexcept {
+    const cursor c = tree_.find_last_le(r.first);
+    if (!c) return false;
+    const slot& s = tree_[c];
+    if (s.is_run()) {
+      std::size_t added = 0;
+      if (s.head < r.first && s.tail > r.last && !tree_.insert_ready(r.last + 1) &&
+          tree_.make_insert_ready(r.last + 1, added) != errc::ok) {
+        drop = drop_for_slot_split(s, r);
+        return true;
+      }
+      return false;
+    }
+    if (!s.is_container() || detail::hyb::base_of(r.first) != detail::hyb::base_of(r.last)) return false;
+    const page_t base = s.key();
+    const header* h = detail::hyb::container_of(s);
+    const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
+    if (detail::hyb::revoke_splits(h, lo, hi) && h->cap() <= h->runs() && !grow_list(c)) {
+      drop = drop_for_list_split(h, base, lo, hi);
+      return true;
+    }
+    return false;
+  }
 
   /// The fewest pages whose loss lets a run slot strictly around r be split
   /// without a node: its smaller piece, or a smaller slot of the leaf the new slot
@@ -498,7 +1088,7 @@ class hybrid {
       const std::uint64_t pages = x.is_run() ? x.tail - x.head + 1 : detail::hyb::stats_of(view::of(x)).pages;
       if (pages < best) {
         best = pages;
-        d.victim = x.is_run() ? page_range{x.head, x.tail} : page_range{x.key(), x.key() + last_offset};
+        d.victim = page_range{x.key(), x.end()};
       }
     }
     return d;
@@ -509,12 +1099,12 @@ class hybrid {
   [[nodiscard]] static drop_choice drop_for_list_split(const header* h, page_t base, std::uint32_t lo,
                                                        std::uint32_t hi) noexcept {
     drop_choice d;
-    const std::uint16_t* a = detail::hyb::u16s(h);
-    const std::uint32_t i = detail::hyb::lower_u16(a + 1, h->runs, 2, lo);
+    const std::uint16_t* a = detail::hyb::keys_of(h);
+    const std::uint32_t i = detail::hyb::run_list::find(h, lo);
     const std::uint32_t below = lo - a[2 * i], above = a[2 * i + 1] - hi;
     d.widened = below <= above ? page_range{base + a[2 * i], base + hi} : page_range{base + lo, base + a[2 * i + 1]};
     std::uint32_t best = below <= above ? below : above;
-    for (std::uint32_t j = 0; j < h->runs; ++j) {
+    for (std::uint32_t j = 0; j < h->runs(); ++j) {
       const std::uint32_t pages = a[2 * j + 1] - a[2 * j] + 1u;
       if (j != i && pages < best) {
         best = pages;
@@ -526,321 +1116,247 @@ class hybrid {
 
   /// Gives the run list at c room for one more pair. False if memory was refused.
   bool grow_list(cursor c) noexcept {
-    const header* h = detail::hyb::hdr(tree_[c].tail);
-    const stats after{h->pages, h->runs + 1u, h->words};
-    header* g = alloc_container(rep::runs, detail::hyb::grown_capacity(rep::runs, need_of(rep::runs, after)));
+    const header* h = detail::hyb::container_of(tree_[c]);
+    const stats now = h->counts();
+    const stats after{now.pages, now.runs + 1u, now.words};
+    header* g = alloc_container(rep::run_list, detail::hyb::grown_capacity(rep::run_list, need_of(rep::run_list, after)));
     if (g == nullptr) return false;
     detail::hyb::copy_into(h, g);
-    free_container(detail::hyb::hdr(tree_[c].tail));
-    tree_[c].tail = reinterpret_cast<std::uint64_t>(g);
+    free_container(detail::hyb::container_of(tree_[c]));
+    tree_[c].tail = detail::hyb::address_of(g);
     return true;
   }
 
+  /// A revoke inside one container that needs no split it cannot make: edited in
+  /// place, then the chunk's representation checked.
   template <class F>
-  errc revoke_impl(page_range r, F& on_removed, bool exact, bool retried) noexcept {
-    if (!r.valid()) return errc::invalid_range;
-    if (const int done = revoke_inside_container(r, on_removed); done >= 0) return static_cast<errc>(done);
-    if (!contains_any_slow(r)) return errc::ok;
-    errc result = errc::ok;
-    page_range rr = r;
-    // A revoke strictly inside one run splits it. If the reserve for that is spent,
-    // ask for memory; only if that is refused may more pages go (revoke()), as few
-    // as possible — or nothing changes (revoke_exact()).
-    drop_choice drop;
-    bool short_of_memory = false;
-    if (const cursor c = tree_.find_last_le(r.first)) {
-      const slot& s = tree_[c];
-      if (s.is_run()) {
-        std::size_t added = 0;
-        if (s.head < r.first && s.tail > r.last && !tree_.insert_ready(r.last + 1) &&
-            tree_.make_insert_ready(r.last + 1, added) != errc::ok) {
-          short_of_memory = true;
-          drop = drop_for_slot_split(s, r);
-        }
-      } else if (!s.is_inline() && detail::hyb::base_of(r.first) == detail::hyb::base_of(r.last)) {
-        const page_t base = s.key();
-        const header* h = detail::hyb::hdr(s.tail);
-        const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
-        if (detail::hyb::revoke_splits(h, lo, hi) && h->cap <= h->runs && !grow_list(c)) {
-          short_of_memory = true;
-          drop = drop_for_list_split(h, base, lo, hi);
-        }
-      }
-    }
-    if (short_of_memory) {
-      if (exact) return errc::out_of_memory;
-      if (drop.victim.valid() && !retried) {
-        // The victim goes first (it needs no split), which frees the place the
-        // split needs; then the revoke is tried once more.
-        static_cast<void>(revoke_impl(drop.victim, on_removed, true, true));
-        remember_single_run();
-        static_cast<void>(revoke_impl(r, on_removed, false, true));
-        return errc::revoked_extra;
-      }
-      result = errc::revoked_extra;
-      rr = drop.widened;
-    }
-
-    const page_range window{rr.first, rr.last < max_page ? rr.last + 1 : rr.last};
-    std::uint64_t old_pages = 0, pieces = 0;
-    bool first_at_start = false;
-    walk(window, [&](page_range p) noexcept {
-      if (pieces++ == 0) first_at_start = p.first == rr.first;
-      if (p.first > rr.last) return true;
-      const page_t l = p.last > rr.last ? rr.last : p.last;
-      old_pages += l - p.first + 1;
-      on_removed(page_range{p.first, l});
-      return true;
-    });
-    const bool joined_below = rr.first > 0 && contains(rr.first - 1);
-    const std::uint64_t starts_before = pieces - (first_at_start && joined_below ? 1u : 0u);
-
-    remove_range(rr);
-
-    const std::uint64_t starts_after = rr.last < max_page && contains_slow(rr.last + 1) ? 1u : 0u;
-    pages_ -= old_pages;
-    runs_ = runs_ + starts_after - starts_before;
-    const page_t hb = detail::hyb::base_of(rr.first), tb = detail::hyb::base_of(rr.last);
-    normalize(hb);
-    if (tb != hb) normalize(tb);
-    tree_.settle();
-    return result;
-  }
-
- public:
-  void clear() noexcept {
-    one_ = page_range::invalid();
-    free_containers();
-    tree_.clear();
-    pages_ = 0;
-    runs_ = 0;
-    heap_ = 0;
-    lax_ = false;
-    needy_ = false;
-  }
-
-  /// Becomes a copy of o. Strong guarantee.
-  [[nodiscard]] errc assign(const hybrid& o) noexcept {
-    if (this == &o) return errc::ok;
-    index copy(tree_.allocator());
-    if (copy.reserve_inserts(reserve_count()) != errc::ok) return errc::out_of_memory;  // empty: takes nothing
-    cursor src = o.tree_.first();
-    if (copy.assign_sorted(o.tree_.size(), [&]() noexcept {
-          const slot v = o.tree_[src];
-          src = o.tree_.next(src);
-          return v;
-        }) != errc::ok)
-      return errc::out_of_memory;
-    // Give the copy its own containers; on failure undo the ones made so far.
-    std::size_t heap = 0;
-    bool failed = false;
-    for (cursor c = copy.first(); c; c = copy.next(c)) {
-      slot& s = copy[c];
-      if (s.is_run() || s.is_inline()) continue;
-      const header* h = detail::hyb::hdr(s.tail);
-      const std::size_t bytes = detail::hyb::container_bytes(static_cast<rep>(h->kind), h->cap);
-      void* p = copy.allocator().allocate(bytes, detail::hyb::container_align);
-      if (p == nullptr) {
-        failed = true;
-        break;
-      }
-      std::memcpy(p, h, bytes);
-      s.tail = reinterpret_cast<std::uint64_t>(p);
-      heap += bytes;
-    }
-    if (failed) {
-      cursor a = copy.first();
-      for (cursor b = o.tree_.first(); a; a = copy.next(a), b = o.tree_.next(b)) {
-        slot& s = copy[a];
-        if (s.is_run() || s.is_inline()) continue;
-        if (s.tail == o.tree_[b].tail) break;
-        const header* h = detail::hyb::hdr(s.tail);
-        copy.allocator().deallocate(detail::hyb::hdr(s.tail),
-                                    detail::hyb::container_bytes(static_cast<rep>(h->kind), h->cap),
-                                    detail::hyb::container_align);
-      }
-      return errc::out_of_memory;
-    }
-    free_containers();
-    tree_ = static_cast<index&&>(copy);
-    pages_ = o.pages_;
-    runs_ = o.runs_;
-    heap_ = heap;
-    // o's run lists carry o's reserve; a different count of ours is made good later.
-    lax_ = o.lax_ || o.reserve_count() != reserve_count();
-    needy_ = o.needy_ || o.reserve_count() < reserve_count();
-    one_ = o.one_;
-    return errc::ok;
-  }
-
-  // ---- memory pressure -------------------------------------------------------------
-
-  [[nodiscard]] errc revoke_exact(page_range r) noexcept {
-    no_visitor none;
-    return revoke_exact(r, none);
-  }
-
-  /// Removes exactly r, or returns out_of_memory (a split found the reserve spent and
-  /// the allocator refused what it needs) with nothing changed.
-  template <class F>
-  [[nodiscard]] errc revoke_exact(page_range r, F&& on_removed) noexcept {
-    const errc e = revoke_impl(r, on_removed, true, false);
-    remember_single_run();
-    return e;
-  }
-
-  /// Keeps what `revokes` more revokes (one range each) need, so that they are exact
-  /// even if every allocation is refused: index nodes for that many splits, and that
-  /// many free pairs in every run list. 0 means the default, 1. Stays in force:
-  /// every grant refills to it. out_of_memory: nothing changed.
-  [[nodiscard]] errc reserve(std::size_t revokes) noexcept {
-    const std::size_t t = revokes == 0 ? 1 : revokes;
-    const std::size_t old_t = reserve_count();
-    repairs fix;
-    if (!prepare_repairs(fix, t)) return errc::out_of_memory;
-    if (tree_.reserve_inserts(t) != errc::ok) {
-      drop_repairs(fix);
-      return errc::out_of_memory;
-    }
-    commit_repairs(fix);
-    needy_ = false;
-    if (t < old_t) lax_ = true;  // run lists keep the larger room until shrink_to_fit()
-    return errc::ok;
-  }
-  /// The revokes the reserve is kept for (what reserve() set).
-  [[nodiscard]] std::size_t reserve_count() const noexcept { return tree_.reserve_target(); }
-  /// Whether the reserve is full: the next reserve_count() revokes are exact.
-  [[nodiscard]] bool reserve_full() const noexcept {
-    return !needy_ && tree_.spare_nodes() >= tree_.worst_need();
-  }
-
-  /// Rebuilds the set in ascending order with every chunk in its smallest form and
-  /// every container at the capacity that build gives it: afterwards memory_bytes()
-  /// depends on the pages and reserve_count() alone. out_of_memory: nothing changed.
-  [[nodiscard]] errc shrink_to_fit() noexcept {
-    hybrid fresh(tree_.allocator());
-    if (fresh.reserve(reserve_count()) != errc::ok) return errc::out_of_memory;  // empty: takes nothing
-    bool ok = true;
-    static_cast<void>(walk(page_range{0, max_page}, [&](page_range p) noexcept {
-      ok = fresh.grant(p) == errc::ok;
-      return ok;
-    }));
-    if (!ok) return errc::out_of_memory;
-    *this = static_cast<hybrid&&>(fresh);
-    return errc::ok;
-  }
-
-  // ---- study and test hooks ---------------------------------------------------------
-
-  /// The representation of the chunk holding page p (rep::empty if it holds none).
-  [[nodiscard]] rep representation_at(page_t p) const noexcept {
-    const page_t base = detail::hyb::base_of(p);
-    const cursor c = container_at(base);
-    if (c) return view::of(tree_[c]).kind;
-    return chunk_stats(base, cursor{}).pages != 0 ? rep::run : rep::empty;
-  }
-  /// Index slots in use.
-  [[nodiscard]] std::size_t slot_count() const noexcept { return tree_.size(); }
-
-  /// Every invariant, the canonical representation of every chunk included (unless
-  /// a refused allocation left one in a larger exact form: then reports that too).
-  [[nodiscard]] bool check_invariants() const noexcept {
-    if (!tree_.check_invariants()) return false;
-    std::size_t heap = 0;
-    bool have_prev = false;
-    slot prev{};
-    for (cursor c = tree_.first(); c; c = tree_.next(c)) {
-      const slot& s = tree_[c];
-      if (s.is_run()) {
-        if (!page_range{s.head, s.tail}.valid()) return false;
-      } else if (!check_container(s, heap)) {
-        return false;
-      } else if (!needy_ && short_of_pairs(s, reserve_count())) {
-        return false;  // a run list short of its reserve must be marked for repair
-      }
-      if (have_prev) {
-        const page_t prev_last = prev.is_run() ? prev.tail : prev.key() + last_offset;
-        if (prev.is_run() && s.is_run() ? prev_last + 1 >= s.head : prev_last >= s.key()) return false;
-      }
-      prev = s;
-      have_prev = true;
-      if (!lax_ && !canonical_at(s)) return false;
-    }
-    if (heap != heap_) return false;
-    std::uint64_t pages = 0, runs = 0;
-    walk(page_range{0, max_page}, [&](page_range p) noexcept {
-      pages += p.size();
-      ++runs;
-      return true;
-    });
-    if (runs_ == 1 && !contains_all_slow(one_)) return false;
-    if (runs_ != 1 && one_.valid()) return false;
-    return pages == pages_ && runs == runs_;
-  }
-
- private:
-  // ---- walking -------------------------------------------------------------------------
-
-  /// Joins pieces into maximal runs before passing them on.
-  template <class F>
-  struct coalescer {
-    F& f;
-    page_t first = 0, last = 0;
-    bool open = false;
-    bool push(page_t a, page_t b) noexcept {
-      if (open && last + 1 == a) {
-        last = b;
+  fast revoke_inside_container(page_range r, F& on_removed) noexcept {
+    const cursor c = interior_container(r);
+    if (!c) return fast::declined;
+    const page_t base = tree_[c].key();
+    header* h = detail::hyb::container_of(tree_[c]);
+    const view v = view::of(h);
+    const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
+    if (detail::hyb::revoke_splits(h, lo, hi) && h->cap() <= h->runs()) return fast::declined;
+    const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
+    if (before.pages == 0) return fast::done;
+    if constexpr (reports<F>) {
+      detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
+        detail::notify(on_removed, page_range{base + f, base + l});
         return true;
-      }
-      if (open && !static_cast<bool>(f(page_range{first, last}))) {
-        open = false;
-        return false;
-      }
-      first = a;
-      last = b;
-      open = true;
-      return true;
+      });
     }
-    bool finish() noexcept {
-      if (!open) return true;
-      open = false;
-      return static_cast<bool>(f(page_range{first, last}));
+    const std::uint32_t runs_before = h->runs();
+    detail::hyb::revoke_in_place(h, lo, hi, before);
+    pages_ -= before.pages;
+    runs_ = runs_ + h->runs() - runs_before;
+    if (h->pages() == 0) {
+      free_container(h);
+      tree_.erase(c, 1);
+      tree_.settle();
+      return fast::done;
     }
-  };
+    const stats now = h->counts();
+    if (detail::hyb::rep_for(now) != h->kind() || !detail::hyb::capacity_fits(h->cap(), need_of(h->kind(), now))) {
+      normalize(base);
+      tree_.settle();
+    }
+    return fast::done;
+  }
+
+  /// Removes every page of r: run slots trimmed, split or erased, containers of
+  /// whole chunks freed, the (at most two) partly covered containers edited in place.
+  void remove_range(page_range r) noexcept {
+    // The slot at or before r.first.
+    cursor c = tree_.find_last_le(r.first);
+    if (c) {
+      slot& s = tree_[c];
+      if (s.is_run() && s.tail >= r.first && s.head < r.first) {
+        if (s.tail > r.last) {  // split (the reserve covers it)
+          const slot right = slot::run(r.last + 1, s.tail);
+          s.tail = r.first - 1;
+          tree_.insert(right);
+          return;
+        }
+        s.tail = r.first - 1;
+      } else if (!s.is_run() && s.key() < r.first && s.end() >= r.first) {
+        const page_t hi = r.last < s.end() ? r.last : s.end();
+        revoke_in_chunk(c, static_cast<std::uint32_t>(r.first - s.key()), static_cast<std::uint32_t>(hi - s.key()));
+        if (hi == r.last) return;
+      }
+    }
+    // Slots starting inside r.
+    page_t from = r.first;
+    for (;;) {
+      c = tree_.lower_bound(from);
+      if (!c) return;
+      slot& s = tree_[c];
+      const page_t k = s.key();
+      if (k > r.last) return;
+      if (s.end() > r.last) {  // the last slot, partly covered
+        if (s.is_run()) {
+          s.head = r.last + 1;
+          tree_.key_raised(c);
+        } else {
+          revoke_in_chunk(c, 0, static_cast<std::uint32_t>(r.last - k));
+        }
+        return;
+      }
+      // Whole slots: erase as many as this leaf holds in a row.
+      std::size_t n = 0;
+      const std::size_t run = index::run_in_leaf(c);
+      while (n < run) {
+        const slot& t = tree_[cursor{c.leaf, c.slot + n}];
+        if (t.end() > r.last) break;
+        if (t.is_container()) free_container(detail::hyb::container_of(t));
+        ++n;
+      }
+      tree_.erase(c, n);
+    }
+  }
+
+  /// Revokes offsets [lo, hi] of the chunk held inline or in a container at c;
+  /// removes its slot if it empties.
+  void revoke_in_chunk(cursor c, std::uint32_t lo, std::uint32_t hi) noexcept {
+    slot& s = tree_[c];
+    if (s.is_inline()) {
+      const slot rest = detail::hyb::inline_pages::without(s, lo, hi);
+      if (rest.inline_count() == 0) {
+        tree_.erase(c, 1);
+        return;
+      }
+      s = rest;
+      return;
+    }
+    header* h = detail::hyb::container_of(s);
+    detail::hyb::revoke_in_place(h, lo, hi);
+    if (h->pages() == 0) {
+      free_container(h);
+      tree_.erase(c, 1);
+    }
+  }
+
+  /// Brings the chunk at base to its smallest representation (best effort).
+  void normalize(page_t base) noexcept {
+    const cursor c = container_at(base);
+    const stats s = chunk_stats(base, c);
+    if (s.pages == 0) return;
+    const rep now = c ? view::of(tree_[c]).kind : rep::run_slots;
+    const rep want = detail::hyb::rep_for(s);
+    auto source = [&](auto&& emit) noexcept {
+      chunk_walk(base, c, 0, last_offset, [&](std::uint32_t f, std::uint32_t l) noexcept {
+        emit(f, l);
+        return true;
+      });
+    };
+    if (want == now) {
+      if (!c || !tree_[c].is_container()) return;
+      header* h = detail::hyb::container_of(tree_[c]);
+      const std::uint32_t need = need_of(now, s);
+      if (detail::hyb::capacity_fits(h->cap(), need)) return;
+      header* fresh = alloc_container(now, detail::hyb::grown_capacity(now, need));
+      if (fresh == nullptr) {
+        refused();
+        return;
+      }
+      detail::hyb::copy_into(h, fresh);
+      free_container(h);
+      tree_[c].tail = detail::hyb::address_of(fresh);
+      return;
+    }
+    if (want == rep::run_slots) {  // a container to at most max_part_runs run slots
+      page_range runs[max_part_runs];
+      page_t keys[max_part_runs];
+      std::uint32_t n = 0;
+      source([&](std::uint32_t f, std::uint32_t l) noexcept {
+        PMEMPERM_ASSERT(n < max_part_runs);
+        runs[n] = page_range{base + f, base + l};
+        keys[n] = base + f;
+        ++n;
+      });
+      if (tree_.prepare_inserts(keys, n) != errc::ok) {
+        refused();
+        return;
+      }
+      const cursor at = container_at(base);  // preparing may have moved the slot
+      const slot old = tree_[at];
+      if (old.is_container()) free_container(detail::hyb::container_of(old));
+      tree_.erase(at, 1);
+      for (std::uint32_t i = 0; i < n; ++i) merge_run(runs[i]);
+      return;
+    }
+    slot fresh{};
+    header* h = nullptr;
+    if (want == rep::inline_pages) {
+      fresh = detail::hyb::inline_pages::pack(base, source);
+    } else {
+      h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, s)));
+      if (h == nullptr) {
+        refused();
+        return;
+      }
+      detail::hyb::fill(h, source);
+      fresh = slot{detail::hyb::container_bit | base, detail::hyb::address_of(h)};
+    }
+    if (c) {
+      slot& old = tree_[c];
+      if (old.is_container()) free_container(detail::hyb::container_of(old));
+      old = fresh;
+      return;
+    }
+    if (tree_.prepare_insert(base) != errc::ok) {
+      if (h != nullptr) free_container(h);
+      refused();
+      return;
+    }
+    clear_run_slots(base, base + last_offset);
+    tree_.insert(fresh);
+  }
+
+  /// A conversion or resize was refused: the chunk stays in a larger or fuller exact
+  /// form (which the checker then accepts), and a run list may lack free pairs (which
+  /// the next grant repairs).
+  void refused() noexcept {
+    lax_ = true;
+    needy_ = true;
+  }
+
+  // ==== walking the index =============================================================
 
   template <class F>
   bool walk(page_range w, F&& f) const noexcept {
-    coalescer<std::remove_reference_t<F>> co{f};
+    detail::run_builder rb;  // joins pieces from neighbouring slots into maximal runs
+    auto emit = [&](page_range p) noexcept { return detail::visit(f, p); };
     cursor c = tree_.find_last_le(w.first);
     if (!c) c = tree_.first();
     for (; c; c = tree_.next(c)) {
       const slot& s = tree_[c];
       const page_t k = s.key();
       if (k > w.last) break;
+      if (s.end() < w.first) continue;
       if (s.is_run()) {
-        if (s.tail < w.first) continue;
-        if (!co.push(k > w.first ? k : w.first, s.tail < w.last ? s.tail : w.last)) return false;
+        if (!rb.feed_run(page_range{k > w.first ? k : w.first, s.tail < w.last ? s.tail : w.last}, emit)) return false;
         continue;
       }
-      if (k + last_offset < w.first) continue;
       const std::uint32_t lo = w.first > k ? static_cast<std::uint32_t>(w.first - k) : 0u;
       const std::uint32_t hi = w.last - k < last_offset ? static_cast<std::uint32_t>(w.last - k) : last_offset;
-      if (!detail::hyb::walk(view::of(s), lo, hi,
-                             [&](std::uint32_t a, std::uint32_t b) noexcept { return co.push(k + a, k + b); }))
+      if (!detail::hyb::walk(view::of(s), lo, hi, [&](std::uint32_t a, std::uint32_t b) noexcept {
+            return rb.feed_run(page_range{k + a, k + b}, emit);
+          }))
         return false;
     }
-    return co.finish();
+    return rb.finish(emit);
   }
 
-  /// The container slot of the chunk at base, if it is a container chunk.
+  /// The slot of the chunk at base, if the chunk is held inline or in a container.
   [[nodiscard]] cursor container_at(page_t base) const noexcept {
     const cursor c = tree_.find_last_le(base);
     if (c && !tree_[c].is_run() && tree_[c].key() == base) return c;
     return {};
   }
 
-  /// Runs of the chunk at base, clipped to offsets [lo, hi], from the container at
-  /// c or (c empty) from the run slots.
+  /// Runs of the chunk at base, clipped to offsets [lo, hi], from the slot at c or
+  /// (c empty) from the run slots.
   template <class F>
   bool chunk_walk(page_t base, cursor c, std::uint32_t lo, std::uint32_t hi, F&& f) const noexcept {
     if (c) return detail::hyb::walk(view::of(tree_[c]), lo, hi, f);
@@ -868,509 +1384,28 @@ class hybrid {
     return sb.s;
   }
 
-  // ---- fast paths: one external container, strictly inside its chunk ----------------------
-
-  /// The external container slot whose chunk strictly contains r (neither chunk
-  /// border touched, so the chunk's run starts are the set's), if any.
-  [[nodiscard]] cursor interior_container(page_range r) const noexcept {
-    const page_t base = detail::hyb::base_of(r.first);
-    if (r.first == base || r.last - base >= last_offset) return {};
-    const cursor c = tree_.find_last_le(r.first);
-    if (!c || tree_[c].is_run() || tree_[c].is_inline() || tree_[c].key() != base) return {};
-    return c;
-  }
-
-  /// A grant that stays inside one container of unchanged kind and room: edited in
-  /// place. Returns the result, or -1 when the general path must do it.
-  template <class F>
-  int grant_inside_container(page_range r, F& on_added) noexcept {
-    const cursor c = interior_container(r);
-    if (!c) return -1;
-    const page_t base = tree_[c].key();
-    header* h = detail::hyb::hdr(tree_[c].tail);
-    const view v{static_cast<rep>(h->kind), h, 0, 0};
-    const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
-    if (lo == hi && v.kind == rep::dense) return grant_dense_page(h, lo, r.first, on_added);
-    const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
-    const std::uint32_t len = hi - lo + 1;
-    // A successful grant leaves the reserve full; this is the only allocation here.
-    if (before.pages == len) return static_cast<int>(tree_.prepare_reserve());
-    const std::uint32_t start_after = before.below ? 0u : 1u;
-    const stats after{h->pages + len - before.pages, h->runs + start_after - before.starts,
-                      h->words + ((hi >> 6) - (lo >> 6) + 1) - before.words};
-    const rep k = static_cast<rep>(h->kind);
-    if (detail::hyb::rep_for(after) != k || !capacity_fits(h->cap, need_of(k, after))) return -1;
-    if (tree_.prepare_reserve() != errc::ok) return static_cast<int>(errc::out_of_memory);
-    if constexpr (!std::is_same_v<std::remove_cvref_t<F>, no_visitor>) {
-      std::uint32_t cur = lo;
-      detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
-        if (f > cur) on_added(page_range{base + cur, base + f - 1});
-        cur = l + 1;
-        return true;
+  /// A set of one run (a clean grant, the common case for a domain) is answered
+  /// from a copy of that run, without touching the index.
+  void remember_single_run() noexcept {
+    one_ = page_range::invalid();
+    if (runs_ == 1)
+      walk(page_range{0, max_page}, [&](page_range p) noexcept {
+        one_ = p;
+        return false;
       });
-      if (cur <= hi) on_added(page_range{base + cur, r.last});
-    }
-    detail::hyb::grant_in_place(h, lo, hi, before);
-    pages_ += len - before.pages;
-    runs_ = runs_ + start_after - before.starts;
-    return static_cast<int>(errc::ok);
   }
 
-  /// One page into a whole-chunk bitmap (strictly inside the chunk): the commonest
-  /// grant of a fragmented build, done with a few bit tests.
-  template <class F>
-  int grant_dense_page(header* h, std::uint32_t off, page_t page, F& on_added) noexcept {
-    detail::word_t* w = detail::hyb::bitwords(h);
-    const detail::word_t bit = detail::word_t{1} << (off & 63u);
-    detail::word_t& word = w[off >> 6];
-    if ((word & bit) != 0) return static_cast<int>(tree_.prepare_reserve());
-    auto test = [&](std::uint32_t o) noexcept { return ((w[o >> 6] >> (o & 63u)) & 1u) != 0; };
-    const std::uint32_t joins = (test(off - 1) ? 1u : 0u) + (test(off + 1) ? 1u : 0u);
-    const stats after{h->pages + 1u, h->runs + 1u - joins, h->words + (word == 0 ? 1u : 0u)};
-    if (detail::hyb::rep_for(after) != rep::dense) return -1;
-    if (tree_.prepare_reserve() != errc::ok) return static_cast<int>(errc::out_of_memory);
-    word |= bit;
-    detail::hyb::set_counts(h, after);
-    on_added(page_range::single(page));
-    ++pages_;
-    runs_ = runs_ + 1u - joins;
-    return static_cast<int>(errc::ok);
+  /// The state of an empty set (after a move or clear; the index is already empty).
+  void forget() noexcept {
+    pages_ = 0;
+    runs_ = 0;
+    heap_ = 0;
+    lax_ = false;
+    needy_ = false;
+    one_ = page_range::invalid();
   }
 
-  /// A revoke inside one container that needs no split it cannot make: edited in
-  /// place, then the chunk's representation checked. -1: the general path.
-  template <class F>
-  int revoke_inside_container(page_range r, F& on_removed) noexcept {
-    const cursor c = interior_container(r);
-    if (!c) return -1;
-    const page_t base = tree_[c].key();
-    header* h = detail::hyb::hdr(tree_[c].tail);
-    const view v{static_cast<rep>(h->kind), h, 0, 0};
-    const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
-    if (detail::hyb::revoke_splits(h, lo, hi) && h->cap <= h->runs) return -1;
-    const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
-    if (before.pages == 0) return static_cast<int>(errc::ok);
-    if constexpr (!std::is_same_v<std::remove_cvref_t<F>, no_visitor>) {
-      detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
-        on_removed(page_range{base + f, base + l});
-        return true;
-      });
-    }
-    const std::uint32_t runs_before = h->runs;
-    detail::hyb::revoke_in_place(h, lo, hi, before);
-    pages_ -= before.pages;
-    runs_ = runs_ + h->runs - runs_before;
-    if (h->pages == 0) {
-      free_container(h);
-      tree_.erase(c, 1);
-      tree_.settle();
-      return static_cast<int>(errc::ok);
-    }
-    const stats now{h->pages, h->runs, h->words};
-    const std::uint32_t need = need_of(static_cast<rep>(h->kind), now);
-    if (detail::hyb::rep_for(now) != static_cast<rep>(h->kind) || !capacity_fits(h->cap, need)) {
-      normalize(base);
-      tree_.settle();
-    }
-    return static_cast<int>(errc::ok);
-  }
-
-  // ---- grant -------------------------------------------------------------------------------
-
-  /// A grant into chunks that hold nothing, touching no granted page: the result
-  /// in every chunk it covers is one run, whose cheapest form is a run slot, and
-  /// the run slots of neighbouring chunks merge into one. So the whole grant is
-  /// one new run slot, [r.first, r.last]. Returns the result, or -1 when the
-  /// general path must do it (the common case for a new grant into a fresh part
-  /// of the universe: a domain's first grants, W1, W2, W8).
-  template <class F>
-  int grant_into_empty_chunks(page_range r, F& on_added) noexcept {
-    const page_t hb = detail::hyb::base_of(r.first);
-    const page_t tail_end = detail::hyb::base_of(r.last) + last_offset;  // last page of r's last chunk
-    // The last slot keyed at or below the end of r's chunks must lie wholly below
-    // r's first chunk: then no slot (run or container) has a page in those chunks.
-    if (const cursor c = tree_.find_last_le(tail_end)) {
-      const slot& s = tree_[c];
-      if (s.is_run() ? s.tail >= hb : s.key() >= hb) return -1;
-      // A run ending just below r would merge with it.
-      if (r.first == hb && r.first > 0 && (s.is_run() ? s.tail + 1 == r.first : contains_slow(r.first - 1))) return -1;
-    }
-    // Past the last chunk, only a page at its very end has a neighbour outside.
-    if (r.last == tail_end && r.last < max_page && contains_slow(r.last + 1)) return -1;
-    if (tree_.prepare_insert(r.first) != errc::ok) return static_cast<int>(errc::out_of_memory);
-    on_added(r);
-    tree_.insert(slot{r.first, r.last});
-    pages_ += r.size();
-    ++runs_;
-    tree_.settle();
-    return static_cast<int>(errc::ok);
-  }
-
-  part plan_part(page_t base, page_t first, page_t last) const noexcept {
-    part x;
-    x.base = base;
-    x.lo = static_cast<std::uint32_t>(first - base);
-    x.hi = static_cast<std::uint32_t>(last - base);
-    const cursor c = container_at(base);
-    const stats before = chunk_stats(base, c);
-    x.from = c ? view::of(tree_[c]).kind : (before.pages ? rep::run : rep::empty);
-    // Counts afterwards, from the window around [lo, hi] only.
-    const std::uint32_t wlo = x.lo > 0 ? x.lo - 1 : 0, whi = x.hi < last_offset ? x.hi + 1 : x.hi;
-    std::uint32_t old_pages = 0, touching = 0;
-    chunk_walk(base, c, wlo, whi, [&](std::uint32_t f, std::uint32_t l) noexcept {
-      ++touching;
-      const std::uint32_t f2 = f < x.lo ? x.lo : f, l2 = l > x.hi ? x.hi : l;
-      if (f2 <= l2) old_pages += l2 - f2 + 1;
-      return true;
-    });
-    std::uint32_t old_words = 0;
-    if (c) {
-      old_words = detail::hyb::nonzero_words(view::of(tree_[c]), x.lo >> 6, x.hi >> 6);
-    } else {
-      std::uint32_t last_word = ~0u;
-      chunk_walk(base, c, x.lo & ~63u, x.hi | 63u, [&](std::uint32_t f, std::uint32_t l) noexcept {
-        std::uint32_t a = f >> 6;
-        if (a == last_word) ++a;
-        if (a <= (l >> 6)) old_words += (l >> 6) - a + 1;
-        last_word = l >> 6;
-        return true;
-      });
-    }
-    x.after.pages = before.pages + (x.hi - x.lo + 1) - old_pages;
-    x.after.runs = before.runs + 1 - touching;
-    x.after.words = before.words + ((x.hi >> 6) - (x.lo >> 6) + 1) - old_words;
-    x.to = detail::hyb::rep_for(x.after);
-    if (x.to == rep::run) {
-      union_of(x, c, [&](std::uint32_t f, std::uint32_t l) noexcept {
-        x.run_lo[x.nruns] = f;
-        x.run_hi[x.nruns] = l;
-        ++x.nruns;
-      });
-    }
-    return x;
-  }
-
-  /// The chunk's runs after the grant: old runs (from the container at c or the run
-  /// slots) joined with [lo, hi].
-  template <class Emit>
-  void union_of(const part& x, cursor c, Emit&& emit) const noexcept {
-    detail::hyb::union_runs(
-        [&](auto&& f) noexcept { chunk_walk(x.base, c, 0, last_offset, f); }, x.lo, x.hi, emit);
-  }
-
-  /// Allocates and fills what the chunk needs afterwards. False on out_of_memory.
-  bool prepare_part(part& x) noexcept {
-    if (x.to == rep::run) return true;
-    const cursor c = container_at(x.base);
-    if (x.to == rep::inline_sparse) {
-      detail::hyb::fill_inline(x.fresh_head, x.fresh_tail, x.base,
-                               [&](auto&& emit) noexcept { union_of(x, c, emit); });
-      return true;
-    }
-    const std::uint32_t need = need_of(x.to, x.after);
-    if (c && x.from == x.to && capacity_fits(detail::hyb::hdr(tree_[c].tail)->cap, need)) {
-      x.in_place = true;
-      return true;
-    }
-    const std::uint32_t cap = detail::hyb::grown_capacity(x.to, need);
-    header* h = alloc_container(x.to, cap);
-    if (h == nullptr) return false;
-    const header* old = c && x.from == x.to ? detail::hyb::hdr(tree_[c].tail) : nullptr;
-    if (old != nullptr && entries_in(old) <= cap) {  // the same kind, resized: copy, then edit the copy
-      detail::hyb::copy_into(old, h);
-      detail::hyb::grant_in_place(h, x.lo, x.hi);
-    } else {
-      detail::hyb::fill(h, x.to, [&](auto&& emit) noexcept { union_of(x, c, emit); });
-    }
-    x.fresh = h;
-    return true;
-  }
-
-  void drop_fresh(part& x) noexcept {
-    if (x.fresh != nullptr) free_container(x.fresh);
-    x.fresh = nullptr;
-  }
-
-  /// First step of applying a part: everything but inserting new slots.
-  void apply_part_containers(part& x) noexcept {
-    const cursor c = container_at(x.base);
-    if (c) {
-      slot& s = tree_[c];
-      if (x.in_place) {
-        detail::hyb::grant_in_place(detail::hyb::hdr(s.tail), x.lo, x.hi);
-        return;
-      }
-      if (!s.is_inline()) free_container(detail::hyb::hdr(s.tail));
-      if (x.to == rep::run) {
-        tree_.erase(c, 1);
-        return;
-      }
-      set_slot(s, x);
-      return;
-    }
-    if (x.to != rep::run) clear_run_slots(x.base, x.base + last_offset);
-  }
-
-  void insert_part_slot(part& x) noexcept {
-    if (x.to == rep::run || x.from == rep::inline_sparse || (x.from != rep::run && x.from != rep::empty)) return;
-    slot s{};
-    set_slot(s, x);
-    tree_.insert(s);
-  }
-
-  void set_slot(slot& s, const part& x) noexcept {
-    if (x.to == rep::inline_sparse) {
-      s.head = x.fresh_head;
-      s.tail = x.fresh_tail;
-    } else {
-      s.head = detail::hyb::container_bit | x.base;
-      s.tail = reinterpret_cast<std::uint64_t>(x.fresh);
-    }
-  }
-
-  /// Removes the pages [a, b] held as run slots (a chunk's worth at most when used
-  /// for a conversion, so no run slot spans past both ends: no split).
-  void clear_run_slots(page_t a, page_t b) noexcept {
-    cursor c = tree_.find_last_le(a);
-    if (c && tree_[c].is_run() && tree_[c].head < a && tree_[c].tail >= a) {
-      slot& s = tree_[c];
-      if (s.tail > b) {  // cannot happen for a chunk that is not full
-        return;
-      }
-      s.tail = a - 1;
-    }
-    for (;;) {
-      c = tree_.lower_bound(a);
-      if (!c) return;
-      slot& s = tree_[c];
-      if (s.key() > b) return;
-      if (!s.is_run()) return;  // a container in range: not ours to touch
-      if (s.tail > b) {
-        s.head = b + 1;
-        tree_.key_raised(c);
-        return;
-      }
-      std::size_t n = 1;
-      const std::size_t run = index::run_in_leaf(c);
-      while (n < run) {
-        const slot& t = tree_[cursor{c.leaf, c.slot + n}];
-        if (!t.is_run() || t.tail > b) break;
-        ++n;
-      }
-      tree_.erase(c, n);
-    }
-  }
-
-  /// Frees and removes every container slot of a chunk inside [a, b] (whole chunks).
-  void erase_containers_within(page_t a, page_t b) noexcept {
-    page_t from = a;
-    for (;;) {
-      cursor c = tree_.lower_bound(from);
-      while (c && tree_[c].key() <= b && tree_[c].is_run()) c = tree_.next(c);
-      if (!c || tree_[c].key() > b) return;
-      const slot s = tree_[c];
-      if (!s.is_inline()) free_container(detail::hyb::hdr(s.tail));
-      from = s.key();
-      tree_.erase(c, 1);
-    }
-  }
-
-  /// Adds the run m to the run slots, merging it with the ones it overlaps or
-  /// touches. Needs at most one prepared insert.
-  void merge_run(page_range m) noexcept {
-    cursor c = tree_.find_last_le(m.first);
-    if (c && !(tree_[c].is_run() && tree_[c].tail + 1 >= m.first)) c = tree_.next(c);
-    if (!c) c = tree_.find_last_le(m.first) ? cursor{} : tree_.first();
-    // c: the first slot that may touch m (a run), or the slot after m.
-    if (!c || !tree_[c].is_run() || tree_[c].head > m.last + 1) {
-      tree_.insert(slot{m.first, m.last});
-      return;
-    }
-    page_t new_last = m.last;
-    std::size_t touched = 0;
-    for (cursor d = c; d && tree_[d].is_run() && tree_[d].head <= m.last + 1; d = tree_.next(d)) {
-      if (tree_[d].tail > new_last) new_last = tree_[d].tail;
-      ++touched;
-    }
-    slot& head = tree_[c];
-    const page_t head_first = head.head < m.first ? head.head : m.first;
-    const bool lowered = head_first < head.head;
-    head.head = head_first;
-    head.tail = new_last;
-    if (lowered) tree_.key_lowered(c);
-    tree_.erase_from(head_first + 1, touched - 1);
-  }
-
-  // ---- revoke ---------------------------------------------------------------------------
-
-  /// Removes every page of r: run slots trimmed, split or erased, containers of
-  /// whole chunks freed, the (at most two) partly covered containers edited in place.
-  void remove_range(page_range r) noexcept {
-    // The slot at or before r.first.
-    cursor c = tree_.find_last_le(r.first);
-    if (c) {
-      slot& s = tree_[c];
-      if (s.is_run() && s.tail >= r.first && s.head < r.first) {
-        if (s.tail > r.last) {  // split (the reserve covers it)
-          const slot right{r.last + 1, s.tail};
-          s.tail = r.first - 1;
-          tree_.insert(right);
-          return;
-        }
-        s.tail = r.first - 1;
-      } else if (!s.is_run() && s.key() < r.first && s.key() + last_offset >= r.first) {
-        const page_t hi = r.last - s.key() < last_offset ? r.last : s.key() + last_offset;
-        revoke_in_container(c, static_cast<std::uint32_t>(r.first - s.key()),
-                            static_cast<std::uint32_t>(hi - s.key()));
-        if (hi == r.last) return;
-      }
-    }
-    // Slots starting inside r.
-    page_t from = r.first;
-    for (;;) {
-      c = tree_.lower_bound(from);
-      if (!c) return;
-      slot& s = tree_[c];
-      const page_t k = s.key();
-      if (k > r.last) return;
-      const page_t end = s.is_run() ? s.tail : k + last_offset;
-      if (end > r.last) {  // the last slot, partly covered
-        if (s.is_run()) {
-          s.head = r.last + 1;
-          tree_.key_raised(c);
-        } else {
-          revoke_in_container(c, 0, static_cast<std::uint32_t>(r.last - k));
-        }
-        return;
-      }
-      // Whole slots: erase as many as this leaf holds in a row.
-      std::size_t n = 0;
-      const std::size_t run = index::run_in_leaf(c);
-      while (n < run) {
-        const slot& t = tree_[cursor{c.leaf, c.slot + n}];
-        const page_t tk = t.key();
-        const page_t te = t.is_run() ? t.tail : tk + last_offset;
-        if (te > r.last) break;
-        if (!t.is_run() && !t.is_inline()) free_container(detail::hyb::hdr(t.tail));
-        ++n;
-      }
-      tree_.erase(c, n);
-    }
-  }
-
-  /// Revokes offsets [lo, hi] of the container at c; removes it if it empties.
-  void revoke_in_container(cursor c, std::uint32_t lo, std::uint32_t hi) noexcept {
-    slot& s = tree_[c];
-    if (s.is_inline()) {
-      const view v = view::of(s);
-      std::uint64_t packed = 0;
-      std::uint32_t n = 0;
-      for (std::uint32_t i = 0; i < v.n; ++i) {
-        const std::uint32_t o = v.inline_at(i);
-        if (o < lo || o > hi) packed |= std::uint64_t{o} << (16 * n++);
-      }
-      if (n == 0) {
-        tree_.erase(c, 1);
-        return;
-      }
-      s.head = detail::hyb::container_bit | s.key() | detail::hyb::inline_bit | (std::uint64_t{n} << 1);
-      s.tail = packed;
-      return;
-    }
-    header* h = detail::hyb::hdr(s.tail);
-    detail::hyb::revoke_in_place(h, lo, hi);
-    if (h->pages == 0) {
-      free_container(h);
-      tree_.erase(c, 1);
-    }
-  }
-
-  /// Brings the chunk at base to its smallest representation (best effort).
-  void normalize(page_t base) noexcept {
-    const cursor c = container_at(base);
-    const stats s = chunk_stats(base, c);
-    if (s.pages == 0) return;
-    const rep now = c ? view::of(tree_[c]).kind : rep::run;
-    const rep want = detail::hyb::rep_for(s);
-    auto source = [&](auto&& emit) noexcept {
-      chunk_walk(base, c, 0, last_offset, [&](std::uint32_t f, std::uint32_t l) noexcept {
-        emit(f, l);
-        return true;
-      });
-    };
-    if (want == now) {
-      if (!c || tree_[c].is_inline()) return;
-      header* h = detail::hyb::hdr(tree_[c].tail);
-      const std::uint32_t need = need_of(now, s);
-      if (capacity_fits(h->cap, need)) return;
-      header* fresh = alloc_container(now, detail::hyb::grown_capacity(now, need));
-      if (fresh == nullptr) {
-        refused();
-        return;
-      }
-      detail::hyb::copy_into(h, fresh);
-      free_container(h);
-      tree_[c].tail = reinterpret_cast<std::uint64_t>(fresh);
-      return;
-    }
-    if (want == rep::run) {  // container to at most two run slots
-      page_range runs[2];
-      std::uint32_t n = 0;
-      page_t keys[2];
-      source([&](std::uint32_t f, std::uint32_t l) noexcept {
-        runs[n] = page_range{base + f, base + l};
-        keys[n] = base + f;
-        ++n;
-      });
-      if (tree_.prepare_inserts(keys, n) != errc::ok) {
-        refused();
-        return;
-      }
-      const cursor at = container_at(base);  // preparing may have moved the slot
-      const slot old = tree_[at];
-      if (!old.is_inline()) free_container(detail::hyb::hdr(old.tail));
-      tree_.erase(at, 1);
-      for (std::uint32_t i = 0; i < n; ++i) merge_run(runs[i]);
-      return;
-    }
-    slot fresh{};
-    header* h = nullptr;
-    if (want == rep::inline_sparse) {
-      detail::hyb::fill_inline(fresh.head, fresh.tail, base, source);
-    } else {
-      h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, s)));
-      if (h == nullptr) {
-        refused();
-        return;
-      }
-      detail::hyb::fill(h, want, source);
-      fresh.head = detail::hyb::container_bit | base;
-      fresh.tail = reinterpret_cast<std::uint64_t>(h);
-    }
-    if (c) {
-      slot& old = tree_[c];
-      if (!old.is_inline()) free_container(detail::hyb::hdr(old.tail));
-      old = fresh;
-      return;
-    }
-    if (tree_.prepare_insert(base) != errc::ok) {
-      if (h != nullptr) free_container(h);
-      refused();
-      return;
-    }
-    clear_run_slots(base, base + last_offset);
-    tree_.insert(fresh);
-  }
-
-  /// A conversion or resize was refused: the chunk stays in a larger or fuller exact
-  /// form (which the checker then accepts), and a run list may lack free pairs (which
-  /// the next grant repairs).
-  void refused() noexcept {
-    lax_ = true;
-    needy_ = true;
-  }
-
-  // ---- memory ------------------------------------------------------------------------------
+  // ==== memory ========================================================================
 
   header* alloc_container(rep k, std::uint32_t cap) noexcept {
     const std::size_t bytes = detail::hyb::container_bytes(k, cap);
@@ -1378,25 +1413,23 @@ class hybrid {
     if (p == nullptr) return nullptr;
     heap_ += bytes;
     header* h = ::new (p) header{};
-    h->kind = (static_cast<std::uint8_t>(k)) & 0xFu;
-    h->cap = static_cast<std::uint16_t>(cap);
+    h->init(k, cap);
     return h;
   }
   void free_container(header* h) noexcept {
-    const std::size_t bytes = detail::hyb::container_bytes(static_cast<rep>(h->kind), h->cap);
+    const std::size_t bytes = detail::hyb::container_bytes(h->kind(), h->cap());
     heap_ -= bytes;
     tree_.allocator().deallocate(h, bytes, detail::hyb::container_align);
   }
   void free_containers() noexcept {
-    for (cursor c = tree_.first(); c; c = tree_.next(c)) {
-      const slot& s = tree_[c];
-      if (!s.is_run() && !s.is_inline()) free_container(detail::hyb::hdr(s.tail));
-    }
+    for (cursor c = tree_.first(); c; c = tree_.next(c))
+      if (tree_[c].is_container()) free_container(detail::hyb::container_of(tree_[c]));
   }
 
-  // ---- checking --------------------------------------------------------------------------
+  // ==== checking ======================================================================
 
   bool check_container(const slot& s, std::size_t& heap) const noexcept {
+    if (s.is_container() && !detail::hyb::is_container_kind(detail::hyb::container_of(s)->kind())) return false;
     const view v = view::of(s);
     detail::hyb::stats_builder sb;
     bool ordered = true;
@@ -1410,37 +1443,18 @@ class hybrid {
       return true;
     });
     if (!ordered || sb.s.pages == 0) return false;
-    if (s.is_inline()) return v.n >= 1 && v.n <= 4 && sb.s.pages == v.n;
+    if (s.is_inline()) return v.n >= 1 && v.n <= detail::hyb::inline_capacity && sb.s.pages == v.n;
     const header* h = v.h;
-    if (!(sb.s == detail::hyb::stats_of(v))) return false;
-    const rep k = static_cast<rep>(h->kind);
-    if (k != rep::sparse && k != rep::runs && k != rep::words && k != rep::dense) return false;
-    const std::uint32_t used = k == rep::sparse ? h->pages : k == rep::runs ? h->runs : k == rep::words ? h->words : 0;
-    if (used > h->cap) return false;
-    if (k == rep::words) {
-      const std::uint16_t* idx = detail::hyb::u16s(h);
-      const detail::word_t* w = detail::hyb::bitwords(h);
-      for (std::uint32_t i = 0; i < h->words; ++i)
+    if (!(sb.s == h->counts())) return false;
+    if (detail::hyb::entries_in(h) > h->cap()) return false;
+    if (h->kind() == rep::word_list) {
+      const std::uint16_t* idx = detail::hyb::keys_of(h);
+      const detail::word_t* w = detail::hyb::words_of(h);
+      for (std::uint32_t i = 0; i < h->words(); ++i)
         if (w[i] == 0 || (i > 0 && idx[i] <= idx[i - 1])) return false;
     }
-    heap += detail::hyb::container_bytes(k, h->cap);
+    heap += detail::hyb::container_bytes(h->kind(), h->cap());
     return true;
-  }
-
-  /// A container keeps its capacity while it has room for its need and is not
-  /// more than about twice too large (the same rule after grants and revokes, so
-  /// the bytes a set holds do not depend on the order that built it).
-  /// Entries a container holds now (what copy_into moves).
-  static std::uint32_t entries_in(const header* h) noexcept {
-    switch (static_cast<rep>(h->kind)) {
-      case rep::sparse: return h->pages;
-      case rep::runs: return h->runs;
-      case rep::words: return h->words;
-      default: return 0;
-    }
-  }
-  static bool capacity_fits(std::uint32_t cap, std::uint32_t need) noexcept {
-    return cap >= need && cap <= 2 * need + tuning::hybrid_shrink_slack;
   }
 
   /// The chunks a slot belongs to are in their smallest representation.
@@ -1449,10 +1463,10 @@ class hybrid {
       const page_t base = detail::hyb::base_of(p);
       const cursor c = container_at(base);
       const stats st = chunk_stats(base, c);
-      const rep now = c ? view::of(tree_[c]).kind : rep::run;
+      const rep now = c ? view::of(tree_[c]).kind : rep::run_slots;
       if (detail::hyb::rep_for(st) != now) return false;
-      if (c && !tree_[c].is_inline() &&
-          !capacity_fits(detail::hyb::hdr(tree_[c].tail)->cap, need_of(now, st)))
+      if (c && tree_[c].is_container() &&
+          !detail::hyb::capacity_fits(detail::hyb::container_of(tree_[c])->cap(), need_of(now, st)))
         return false;
       return true;
     };
@@ -1460,26 +1474,37 @@ class hybrid {
     return ok_at(s.head) && ok_at(s.tail);
   }
 
-  /// A set of one run (a clean grant, the common case for a domain) is answered
-  /// from a copy of that run, without touching the index.
-  void remember_single_run() noexcept {
-    one_ = page_range::invalid();
-    if (runs_ == 1)
-      walk(page_range{0, max_page}, [&](page_range p) noexcept {
-        one_ = p;
-        return false;
-      });
-  }
-
   index tree_;
   std::uint64_t pages_ = 0;
   std::uint64_t runs_ = 0;
-  std::size_t heap_ = 0;
-  bool lax_ = false;    // a refused allocation left some chunk in a larger exact form
-  bool needy_ = false;  // ...possibly a run list with fewer free pairs than the reserve
+  std::size_t heap_ = 0;  // bytes of the containers
+  bool lax_ = false;      // a refused allocation left some chunk in a larger exact form
+  bool needy_ = false;    // ...possibly a run list with fewer free pairs than the reserve
   page_range one_ = page_range::invalid();  // the only run, when runs_ == 1
 };
 
 static_assert(page_set<hybrid<>>);
+
+namespace detail::hyb {
+
+/// What tests and the study may look at inside a hybrid, kept out of its public
+/// interface.
+struct inspector {
+  /// The representation of the chunk holding page p (rep::empty if it holds none).
+  template <class A>
+  [[nodiscard]] static rep representation_at(const hybrid<A>& s, page_t p) noexcept {
+    const page_t base = base_of(p);
+    const auto c = s.container_at(base);
+    if (c) return view::of(s.tree_[c]).kind;
+    return s.chunk_stats(base, c).pages != 0 ? rep::run_slots : rep::empty;
+  }
+  /// Index slots in use.
+  template <class A>
+  [[nodiscard]] static std::size_t slot_count(const hybrid<A>& s) noexcept {
+    return s.tree_.size();
+  }
+};
+
+}  // namespace detail::hyb
 
 }  // namespace pmemperm
