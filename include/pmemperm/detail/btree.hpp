@@ -1,14 +1,14 @@
 // pmemperm/detail/btree.hpp — the ordered index shared by the heap backends.
 //
 // A B+-tree of trivially copyable values ordered by a page_t key (KeyOf::key(v),
-// by default v.first; keys are unique). Values live in leaves; internal nodes hold separator keys and
-// child pointers. Every node is one NodeBytes block (4 KiB by default, so a
-// hypervisor can feed it from a page pool), except a lone root leaf, which is sized
-// to what it holds so that small sets stay small.
+// by default v.first; keys are unique). Values live in leaves; internal nodes hold
+// separator keys and child pointers. Every node is one NodeBytes block (4 KiB by
+// default, so a hypervisor can feed it from a page pool; rangeset uses 1 KiB), except
+// a lone root leaf, which is sized to what it holds so that small sets stay small.
 //
 // Node layout (one allocation; header then payload):
 //
-//   struct node {                      // 16 bytes
+//   struct alignas(16) node {          // 16 bytes
 //     node*    parent;                 // internal parent; next free node on the spare list
 //     uint16_t slot;                   // index among the parent's children
 //     uint16_t count;                  // values (leaf) or children (internal) in use
@@ -23,8 +23,15 @@
 // Separators: max key in child i-1 < keys[i-1] <= min key in child i. They need not
 // equal the minimum; a value whose key is lowered in place calls key_lowered().
 //
+// Searching: within a node, a binary search whose steps select rather than branch
+// (random keys would mispredict half of the branches). In a tree of 256 KiB or more,
+// which is mostly out of cache, each node on the way down has its searched lines
+// (a leaf's all, an internal node's keys) requested at once on arrival, so the
+// search waits for memory about once per level instead of once per step.
+//
 // Complexity: find/insert/erase O(log n); erase(c, k) removes k values of one leaf
-// in O(k + log n); iteration is amortised O(1) per value.
+// in O(k + log n); iteration is amortised O(1) per value. seek() finds an insert
+// position in one descent, and insert_at() fills a free slot there without another.
 //
 // Failure behaviour: insert() never allocates. It takes nodes from a spare list that
 // the caller fills beforehand with prepare_insert() (fallible, all or nothing). After
@@ -64,13 +71,20 @@ struct key_first {
   }
 };
 
+/// floor(log2(x)) for x >= 1.
+[[nodiscard]] constexpr std::size_t btree_floor_log2(std::size_t x) noexcept {
+  std::size_t b = 0;
+  for (; x > 1; x /= 2) ++b;
+  return b;
+}
+
 template <class Value, byte_allocator Alloc, std::size_t NodeBytes = 4096, class KeyOf = key_first,
           std::size_t InlineValues = 2>
 class btree {
   static_assert(std::is_trivially_copyable_v<Value>, "btree values are moved with memcpy");
   static_assert(alignof(Value) <= 16, "values are placed right after a 16-byte header");
 
-  struct node {
+  struct alignas(16) node {
     node* parent;
     std::uint16_t slot;
     std::uint16_t count;
@@ -98,12 +112,14 @@ class btree {
   /// set of one run (with the free slot a revoke's split needs) takes no heap.
   /// 0 turns it off.
   static constexpr std::size_t inline_capacity = InlineValues;
-  /// Deep enough for 2^64 values at the smallest fan-out allowed below.
-  static constexpr std::size_t max_height = 16;
-
   static_assert(NodeBytes % 16 == 0 && NodeBytes <= 65536, "node size");
-  static_assert(leaf_capacity >= 16 && internal_capacity >= 32,
-                "nodes must hold at least 16 values and 32 children");
+  static_assert(leaf_capacity >= 15 && internal_capacity >= 15,
+                "nodes must hold at least 15 values and 15 children");
+  /// Levels a densely packed tree (assign_sorted) can need: enough for 2^64 values
+  /// in full leaves under internal nodes of at least 2^floor(log2 fan-out) children.
+  static constexpr std::size_t max_height =
+      1 + (64 - btree_floor_log2(leaf_capacity) + btree_floor_log2(internal_capacity) - 1) /
+              btree_floor_log2(internal_capacity);
 
   /// A position: a leaf and a slot in it. Invalidated by any insert or erase.
   struct cursor {
@@ -197,13 +213,41 @@ class btree {
   }
 
   /// The value with the greatest key <= key, if any.
-  [[nodiscard]] cursor find_last_le(page_t key) const noexcept {
+  [[nodiscard]] cursor find_last_le(page_t key) const noexcept { return before(seek(key)); }
+
+  /// Where a value with this key goes: the leaf the key routes to, and the slot in it
+  /// of the first value with a greater key (the leaf's size if there is none), so
+  /// `slot` may be one past the leaf's last value. An empty cursor if the tree is
+  /// empty. One descent; before() and at_or_after() give the neighbours, and
+  /// insert_at() inserts there without another. Invalidated like a cursor.
+  [[nodiscard]] cursor seek(page_t key) const noexcept {
     if (root_ == nullptr) return {};
     node* l = descend(key);
-    const std::size_t i = leaf_upper_bound(l, key);
-    if (i > 0) return {l, i - 1};
-    node* p = prev_leaf(l);
-    return p ? cursor{p, std::size_t{p->count} - 1u} : cursor{};
+    return {l, leaf_upper_bound(l, key)};
+  }
+  /// The value just before position p (from seek()), if any.
+  [[nodiscard]] cursor before(cursor p) const noexcept {
+    if (!p) return {};
+    if (p.slot > 0) return {p.leaf, p.slot - 1};
+    node* n = prev_leaf(p.leaf);
+    return n ? cursor{n, std::size_t{n->count} - 1u} : cursor{};
+  }
+  /// The value at position p (from seek()), or the first one after it, if any.
+  [[nodiscard]] cursor at_or_after(cursor p) const noexcept {
+    if (!p) return {};
+    if (p.slot < p.leaf->count) return p;
+    node* n = next_leaf(p.leaf);
+    return n ? cursor{n, 0} : cursor{};
+  }
+  /// Whether p's leaf has a free slot, so that insert_at(p, v) takes no node.
+  [[nodiscard]] static bool has_room(cursor p) noexcept { return p && p.leaf->count < p.leaf->capacity; }
+  /// Whether insert_at(p, v) is all that inserting at p needs: p's leaf has a free
+  /// slot, and after the insert the reserve is full, with nothing for settle() to do.
+  /// Then no prepare_insert() and no settle() are needed around it.
+  [[nodiscard]] bool insert_is_settled(cursor p) const noexcept {
+    if (!has_room(p) || short_) return false;
+    if (p.leaf == root_) return spares_ == 0 && std::size_t{p.leaf->count} + 1u + target_ <= p.leaf->capacity;
+    return spares_ == inner_need(height_, target_);
   }
 
   /// The value with the smallest key >= key, if any.
@@ -388,6 +432,18 @@ class btree {
     }
   }
 
+  /// Inserts v at position p: p comes from seek(KeyOf::key(v)), the tree has not
+  /// changed since, and has_room(p). Never allocates and takes no node: O(leaf size).
+  void insert_at(cursor p, const Value& v) noexcept {
+    node* l = p.leaf;
+    PMEMPERM_ASSERT(l->count < l->capacity && p.slot <= l->count);
+    Value* a = vals(l);
+    std::memmove(static_cast<void*>(a + p.slot + 1), a + p.slot, (l->count - p.slot) * sizeof(Value));
+    a[p.slot] = v;
+    ++l->count;
+    ++size_;
+  }
+
   /// The value at c had its key lowered in place (still above its predecessor's);
   /// repairs the separator that routed to it.
   void key_lowered(cursor c) noexcept {
@@ -439,6 +495,10 @@ class btree {
   /// the spare list to exactly worst_need(). Best effort: never fails; a refused
   /// allocation only sets reserve_short().
   void settle() noexcept {
+    if (root_ != nullptr && !root_->leaf && spares_ == inner_need(height_, target_)) {
+      short_ = false;  // the common case: nothing to trim, nothing to refill
+      return;
+    }
     if (root_ != nullptr && root_->leaf && root_->count == 0) {
       retire(root_);
       root_ = nullptr;
@@ -543,7 +603,7 @@ class btree {
     spare_ = list;
     spares_ = got;
     if (small_root) {
-      if (inline_root) small = ::new (static_cast<void*>(inline_)) node{};
+      if (inline_root) small = ::new (static_cast<void*>(&inline_)) node{};
       small->leaf = 1;
       small->capacity = static_cast<std::uint16_t>(root_cap);
       for (std::size_t i = 0; i < n; ++i) vals(small)[i] = next_value();
@@ -659,19 +719,14 @@ class btree {
     return c >= leaf_capacity ? leaf_capacity : c;
   }
 
-  static Value* vals(node* n) noexcept {
-    return reinterpret_cast<Value*>(reinterpret_cast<unsigned char*>(n) + header_bytes);
-  }
-  static page_t* keys(node* n) noexcept {
-    return reinterpret_cast<page_t*>(reinterpret_cast<unsigned char*>(n) + header_bytes);
-  }
-  static node** kids(node* n) noexcept {
-    return reinterpret_cast<node**>(reinterpret_cast<unsigned char*>(n) + header_bytes +
-                                    (internal_capacity - 1) * sizeof(page_t));
-  }
+  // The payload starts right after the 16-byte, 16-aligned header, so none of these
+  // casts asks for more alignment than the header has.
+  static Value* vals(node* n) noexcept { return reinterpret_cast<Value*>(n + 1); }
+  static page_t* keys(node* n) noexcept { return reinterpret_cast<page_t*>(n + 1); }
+  static node** kids(node* n) noexcept { return reinterpret_cast<node**>(keys(n) + (internal_capacity - 1)); }
   static std::size_t room(const node* n) noexcept { return std::size_t{n->capacity} - n->count; }
 
-  node* inline_node() const noexcept { return reinterpret_cast<node*>(const_cast<unsigned char*>(inline_)); }
+  node* inline_node() const noexcept { return const_cast<node*>(&inline_.head); }
   bool is_inline(const node* n) const noexcept { return n == inline_node(); }
   /// Bytes a node holds from the allocator (none for the inline root).
   std::size_t block_bytes(const node* n) const noexcept {
@@ -681,13 +736,13 @@ class btree {
   /// After taking o's fields: an inline root moves with its bytes.
   void adopt_inline(btree& o) noexcept {
     if (root_ != o.inline_node()) return;
-    std::memcpy(inline_, o.inline_, sizeof(inline_));
+    inline_ = o.inline_;
     root_ = inline_node();
   }
 
   node* alloc_leaf(std::size_t cap) noexcept {
     if (inline_capacity > 0 && cap <= inline_capacity && root_ != inline_node()) {
-      node* n = ::new (static_cast<void*>(inline_)) node{};
+      node* n = ::new (static_cast<void*>(&inline_)) node{};
       n->leaf = 1;
       n->capacity = static_cast<std::uint16_t>(inline_capacity);
       return n;
@@ -782,36 +837,62 @@ class btree {
 
   // ---- search -------------------------------------------------------------------
 
-  // Searches halve the range without a data-dependent branch (the compiler turns
-  // the select into a conditional move), which is what keeps lookups fast when the
-  // keys are random.
+  // Searches halve the range without a data-dependent branch, which is what keeps
+  // lookups fast when the keys are random.
   static std::size_t leaf_upper_bound(node* l, page_t key) noexcept {
     const Value* a = vals(l);
     std::size_t n = l->count;
     if (n == 0) return 0;
-    const Value* b = a;
+    std::size_t lo = 0;
     while (n > 1) {
       const std::size_t half = n / 2;
-      b = KeyOf::key(b[half - 1]) <= key ? b + half : b;
+      lo = KeyOf::key(a[lo + half - 1]) <= key ? lo + half : lo;
       n -= half;
     }
-    return static_cast<std::size_t>(b - a) + (KeyOf::key(*b) <= key ? 1u : 0u);
+    return lo + static_cast<std::size_t>(KeyOf::key(a[lo]) <= key);
   }
+  /// All ones if c, else zero: searches step with it instead of a branch, which
+  /// random keys would mispredict half the time (compilers do not always choose a
+  /// conditional move for a select).
+  static std::size_t step_mask(bool c) noexcept { return std::size_t{0} - static_cast<std::size_t>(c); }
   node* descend(page_t key) const noexcept {
     node* n = root_;
+    std::size_t h = height_;
+    const bool big = bytes_ >= prefetch_min_bytes;
     while (!n->leaf) {
       const page_t* k = keys(n);
       std::size_t len = std::size_t{n->count} - 1u;  // keys
-      const page_t* b = k;
+      std::size_t i = 0;
       while (len > 1) {
         const std::size_t half = len / 2;
-        b = b[half - 1] <= key ? b + half : b;
+        i = k[i + half - 1] <= key ? i + half : i;
         len -= half;
       }
-      const std::size_t i = static_cast<std::size_t>(b - k) + (len == 1 && *b <= key ? 1u : 0u);
+      i += static_cast<std::size_t>(len == 1 && k[i] <= key);
       n = kids(n)[i];
+      if (big) {
+        if (--h <= 1)
+          prefetch<NodeBytes>(n);  // a leaf: all of it
+        else
+          prefetch<header_bytes + (internal_capacity - 1) * sizeof(page_t)>(n);  // its keys
+      }
     }
     return n;
+  }
+  /// Trees smaller than this are likely to sit in cache, where asking for a node's
+  /// lines costs more than it saves; larger ones are read mostly from memory.
+  static constexpr std::size_t prefetch_min_bytes = std::size_t{256} << 10;
+  /// Asks for every cache line of n's first Bytes at once, so that the search that
+  /// follows does not wait for them one after another.
+  template <std::size_t Bytes>
+  static void prefetch(const node* n) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(n);
+    for (std::size_t i = 0; i < Bytes / 64; ++i) __builtin_prefetch(p + i * 64);  // unrolled: Bytes is known
+    __builtin_prefetch(p + Bytes - 1);  // nodes are 16-aligned: one more line may start inside
+#else
+    static_cast<void>(n);
+#endif
   }
   static node* next_leaf(node* n) noexcept {
     while (n->parent != nullptr && n->slot + 1u == n->parent->count) n = n->parent;
@@ -1148,7 +1229,12 @@ class btree {
   std::size_t height_ = 0;
   std::size_t target_ = 1;  // inserts the reserve covers
   bool short_ = false;
-  alignas(16) unsigned char inline_[inline_capacity > 0 ? header_bytes + inline_capacity * sizeof(Value) : 1];
+  // The inline root: a header and inline_capacity values, in the object itself.
+  union inline_storage {
+    node head;
+    unsigned char bytes[header_bytes + inline_capacity * sizeof(Value)];
+  };
+  inline_storage inline_{};
 };
 
 }  // namespace pmemperm::detail
