@@ -1209,7 +1209,12 @@ void inject_first_allocating(const char* what, Build&& build, Op&& op_k) {
     build(m);
     for (std::uint64_t k = 0; k < 4000 && allocating.size() < 8; ++k) {
       const std::uint64_t before = calls(st);
-      REQUIRE(op_k(m, k) == errc::ok);
+      const errc e = op_k(m, k);
+      // A sequence may run out (a transfer of pages the source no longer holds) once
+      // it has shown allocating ops: how many of its ops allocate depends on the
+      // sets' node sizes, not on what is tested here.
+      if (e != errc::ok && !allocating.empty()) break;
+      REQUIRE(e == errc::ok);
       if (calls(st) > before) allocating.push_back(k);
     }
   }
