@@ -189,6 +189,11 @@ inline constexpr page_t flat_test_universe = (page_t{1} << 18) + 37;
 /// Every backend the generic suite runs over. Add a backend here (and its include
 /// above), e.g. `heap_kind<hybrid, "hybrid">` or
 /// `heap_kind<with_pages<chunked_bitmap, 32768>::type, "chunked_bitmap">`.
+/// PMEMPERM_TEST_HYBRID_ONLY narrows it to the hybrid: the builds of the suite with
+/// other tuning values (tests/CMakeLists.txt) check the one backend they change.
+#if defined(PMEMPERM_TEST_HYBRID_ONLY)
+using all_backends = std::tuple<heap_kind<hybrid, "hybrid">>;
+#else
 using all_backends = std::tuple<                                             //
     heap_kind<rangeset, "rangeset">,                                         //
     capped_kind,                                                             //
@@ -197,6 +202,7 @@ using all_backends = std::tuple<                                             //
     heap_kind<with_pages<chunked_bitmap, 64>::type, "chunked_bitmap<64>">,  //
     heap_kind<hybrid, "hybrid">,                                             //
     heap_kind<icl_set, "icl_set", /*IsOracle=*/true>>;                      //
+#endif
 
 /// The oracle a backend is checked against: Boost.ICL, or the plain model for the
 /// ICL adapter itself (an oracle checked against itself proves nothing).
