@@ -7,8 +7,9 @@
 // also compiles such a call and checks that the error names the concept).
 //
 // Run over the backends that call their visitors through detail::visit
-// (capped_page, flat_bitmap, chunked_bitmap at two chunk sizes, icl_set), over
-// permission_map and over synchronized_permission_map.
+// (capped_page, flat_bitmap, chunked_bitmap at two chunk sizes, hybrid, icl_set),
+// over permission_map and over synchronized_permission_map. A backend joins
+// visitor_backends (and instantiate.cpp's visitors<> list) once it does.
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -19,6 +20,7 @@
 
 #include <pmemperm/backends/capped_page.hpp>
 #include <pmemperm/backends/chunked_bitmap.hpp>
+#include <pmemperm/backends/hybrid.hpp>
 #include <pmemperm/detail/visitor.hpp>
 #include <pmemperm/permission_map.hpp>
 #include <pmemperm/synchronized.hpp>
@@ -40,6 +42,7 @@ using visitor_backends = std::tuple<                                        //
     flat_kind<flat_test_universe>,                                          //
     heap_kind<with_pages<chunked_bitmap, 32768>::type, "chunked_bitmap">,   //
     heap_kind<with_pages<chunked_bitmap, 64>::type, "chunked_bitmap<64>">,  //
+    heap_kind<hybrid, "hybrid">,                                            //
     heap_kind<icl_set, "icl_set", /*IsOracle=*/true>>;
 
 /// Four runs; the second covers whole 64-page chunks and crosses chunk edges.
@@ -269,7 +272,7 @@ void five_domains(Map& m) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("visitors: permission_map's domain walks take void and bool visitors", "[visitors]",
-                   chunked_bitmap<>, capped_page) {
+                   chunked_bitmap<>, hybrid<>, capped_page) {
   using map = permission_map<TestType>;
   using domain = typename map::domain_type;
   map m;
@@ -307,7 +310,7 @@ TEMPLATE_TEST_CASE("visitors: permission_map's domain walks take void and bool v
 }
 
 TEMPLATE_TEST_CASE("visitors: permission_map's deny, deny_exact and destroy report every run", "[visitors]",
-                   chunked_bitmap<>, capped_page) {
+                   chunked_bitmap<>, hybrid<>, capped_page) {
   permission_map<TestType> m;
   REQUIRE(m.permit(1, page_range{0, 9}) == errc::ok);
   REQUIRE(m.permit(1, page_range{20, 29}) == errc::ok);

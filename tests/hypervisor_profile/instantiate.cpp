@@ -221,6 +221,7 @@ template struct entry<pmemperm::hybrid<>>;
 template pmemperm::hybrid<>* entry<pmemperm::hybrid<>>::make(void*);
 template struct entry<pmemperm::hybrid<counting>>;
 template pmemperm::hybrid<counting>* entry<pmemperm::hybrid<counting>>::make(void*, counting);
+template struct visitors<pmemperm::hybrid<>>;
 #endif
 
 #if __has_include(<pmemperm/permission_map.hpp>) && __has_include(<pmemperm/backends/rangeset.hpp>)
@@ -257,7 +258,8 @@ void permission_map_destroy(domain_map& m) noexcept { m.~domain_map(); }
 
 #if __has_include(<pmemperm/permission_map.hpp>)
 // Every public member of the map, visitors of both kinds included, over the heap
-// and the fixed-size backends of this repository that take both kinds.
+// and the fixed-size backends of this repository that take both kinds (the map
+// itself takes both kinds of domain visitor whatever the set).
 template <class Map>
 std::uint64_t map_members(Map& m, typename Map::domain_type d, typename Map::domain_type e, page_range r,
                           pmemperm::page_t p) noexcept {
@@ -309,6 +311,11 @@ std::uint64_t map_members(Map& m, typename Map::domain_type d, typename Map::dom
 using chunked_map = pmemperm::permission_map<pmemperm::chunked_bitmap<>, std::uint32_t>;
 template std::uint64_t map_members<chunked_map>(chunked_map&, std::uint32_t, std::uint32_t, page_range,
                                                 pmemperm::page_t) noexcept;
+#  endif
+#  if __has_include(<pmemperm/backends/hybrid.hpp>)
+using hybrid_map = pmemperm::permission_map<pmemperm::hybrid<>, std::uint64_t>;
+template std::uint64_t map_members<hybrid_map>(hybrid_map&, std::uint64_t, std::uint64_t, page_range,
+                                               pmemperm::page_t) noexcept;
 #  endif
 #  if __has_include(<pmemperm/backends/capped_page.hpp>)
 using capped_map = pmemperm::permission_map<pmemperm::capped_page, std::uint8_t>;
