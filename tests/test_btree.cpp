@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <algorithm>
 #include <map>
 #include <random>
 #include <vector>
@@ -206,4 +207,53 @@ TEST_CASE("btree: reserve_inserts(t) covers t inserts with every allocation refu
     }
     REQUIRE(stats.live_bytes == 0);
   }
+}
+
+TEST_CASE("btree: a lone root leaf grows to 4 KiB in one block, then is dealt into leaves", "[btree]") {
+  using tree_t = detail::btree<item, counting_allocator<>, 1024>;
+  STATIC_REQUIRE(tree_t::leaf_capacity == 63);
+  STATIC_REQUIRE(tree_t::root_capacity_max == 255);
+  alloc_stats stats;
+  std::mt19937_64 rng(5);
+  {
+    tree_t t{counting_allocator<>(stats)};
+    model m;
+    std::vector<page_t> keys;
+    for (page_t k = 0; k < 400; ++k) keys.push_back(k * 3);
+    std::shuffle(keys.begin(), keys.end(), rng);
+    for (const page_t k : keys) {
+      REQUIRE(t.prepare_insert(k) == errc::ok);
+      t.insert(item{k, k});
+      m.emplace(k, k);
+      t.settle();
+      REQUIRE(t.check_invariants());
+      REQUIRE(t.memory_bytes() == stats.live_bytes);
+      if (t.size() + t.reserve_target() <= tree_t::root_capacity_max) {
+        // One block sized to its values (1/8 headroom, rounded up to 4), no spares.
+        REQUIRE(t.height() == 1);
+        REQUIRE(t.spare_nodes() == 0);
+        REQUIRE(t.memory_bytes() <= tree_t::header_bytes + (t.size() + t.size() / 8 + 5) * sizeof(item));
+      } else if (t.size() > tree_t::root_capacity_max) {
+        REQUIRE(t.height() == 2);  // dealt into 1 KiB leaves (five of them at first)
+        REQUIRE(t.spare_nodes() == t.worst_need());
+      }
+    }
+    REQUIRE(same_contents(t, m));
+    // Shrinking: two levels until everything fits one leaf again, then one block
+    // trimmed to size by settle().
+    for (const page_t k : keys) {
+      const auto c = t.find_last_le(k);
+      REQUIRE(c);
+      REQUIRE(t[c].first == k);
+      t.erase(c, 1);
+      m.erase(k);
+      t.settle();
+      REQUIRE(t.check_invariants());
+      REQUIRE(t.memory_bytes() == stats.live_bytes);
+      if (t.size() < 20) REQUIRE(t.height() <= 1);
+    }
+    REQUIRE(t.empty());
+    REQUIRE(t.memory_bytes() == 0);
+  }
+  REQUIRE(stats.live_bytes == 0);
 }

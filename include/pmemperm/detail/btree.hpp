@@ -104,6 +104,15 @@ class btree {
   /// Children of an internal node (it holds one key fewer).
   static constexpr std::size_t internal_capacity =
       (NodeBytes - header_bytes + sizeof(page_t)) / (sizeof(page_t) + sizeof(node*));
+  /// Values a lone root leaf may hold: it is sized to its contents up to 4 KiB (or a
+  /// node, if nodes are larger), so that a set of a few hundred values takes one
+  /// block, not two levels of nodes and their reserve. Past it the root is dealt
+  /// into full-size leaves under a new root (at most internal_capacity of them).
+  static constexpr std::size_t root_capacity_max = [] {
+    std::size_t c = (4096 - header_bytes) / sizeof(Value);
+    if (c > (internal_capacity - 1) * leaf_capacity) c = (internal_capacity - 1) * leaf_capacity;
+    return c > leaf_capacity ? c : leaf_capacity;
+  }();
   /// A node under this fill merges with or borrows from a sibling. A third (not a
   /// half) leaves room for a few inserts after a merge before the next split.
   static constexpr std::size_t leaf_min = leaf_capacity / 3;
@@ -296,7 +305,7 @@ class btree {
     std::size_t fresh_cap = 0;
     if (root_ == nullptr) {
       fresh_cap = small_capacity(n + t);
-    } else if (root_->leaf && root_->capacity < leaf_capacity && root_->count + n + t > root_->capacity) {
+    } else if (root_->leaf && root_->capacity < root_capacity_max && root_->count + n + t > root_->capacity) {
       fresh_cap = small_capacity(std::size_t{root_->count} + n + t);
     }
     node* fresh = nullptr;
@@ -390,8 +399,7 @@ class btree {
   [[nodiscard]] errc reserve_inserts(std::size_t t) noexcept {
     const std::size_t old_target = target_, had = spares_;
     target_ = t;
-    if (root_ != nullptr && root_->leaf && root_->capacity < leaf_capacity && root_->count + t > root_->capacity &&
-        root_->count + t < leaf_capacity) {
+    if (root_ != nullptr && root_->leaf && root_->count + t > root_->capacity && root_->count + t < root_capacity_max) {
       // A lone small root grown to hold t more values needs no spare at all.
       node* n = alloc_leaf(small_capacity(std::size_t{root_->count} + t + 1u));
       if (n == nullptr) {
@@ -507,11 +515,10 @@ class btree {
     if (root_ != nullptr && root_->leaf) {
       const std::size_t count = root_->count;
       const std::size_t want = small_capacity(count + target_ + 1u);
-      const bool over = want < leaf_capacity && root_->capacity > 2 * want;
+      const bool over = root_->capacity > 2 * want;
       // Grown only where the grown root holds the reserved inserts itself: one that
       // could not would need more spares than the small root it replaces.
-      const bool tight = count + target_ > root_->capacity && root_->capacity < leaf_capacity &&
-                         count + target_ <= leaf_capacity;
+      const bool tight = count + target_ > root_->capacity && count + target_ <= root_capacity_max;
       if (inline_capacity > 0 && !is_inline(root_) && count + target_ <= inline_capacity) {
         // Back into the object: needs no memory, and the bytes are then those of a
         // set that was small all along.
@@ -549,7 +556,7 @@ class btree {
     std::size_t per_level[max_height] = {};
     std::size_t levels = 1;
     std::size_t root_cap = leaf_capacity;
-    if (n + target_ < leaf_capacity) {
+    if (n + target_ < root_capacity_max) {
       root_cap = small_capacity(n + target_);
       per_level[0] = 1;
     } else {
@@ -561,7 +568,7 @@ class btree {
     }
     std::size_t full_nodes = 0;
     for (std::size_t h = 0; h < levels; ++h) full_nodes += per_level[h];
-    const bool small_root = root_cap < leaf_capacity;
+    const bool small_root = root_cap != leaf_capacity;  // a block of its own size
     const bool inline_root = inline_capacity > 0 && root_cap <= inline_capacity;
     if (small_root) full_nodes = 0;
     const std::size_t reserve =
@@ -701,22 +708,29 @@ class btree {
     return (h + 1) + (t - 1) * (h + 1 + height_growth(t));
   }
   /// Spares for t inserts into a lone root leaf holding `count` of `cap` values: none
-  /// while they fit; else the first overflow (a small root grows into a full node, a
-  /// full one splits under a new root) and then the two-level bound for the rest.
+  /// while they fit; else the first overflow and then the two-level bound for the rest.
   static constexpr std::size_t leaf_root_need(std::size_t count, std::size_t cap, std::size_t t) noexcept {
     if (count + t <= cap) return 0;
-    return (cap < leaf_capacity ? 1u : 2u) + (t - 1) * (2 + height_growth(t));
+    return root_overflow_need(cap) + (t - 1) * (2 + height_growth(t));
+  }
+  /// Spares the overflow of a full lone root leaf of `cap` values takes: a small root
+  /// grows into a full node (1), a full node splits under a new root (2), a big one
+  /// is dealt into cap / leaf_capacity + 1 leaves under a new root.
+  static constexpr std::size_t root_overflow_need(std::size_t cap) noexcept {
+    if (cap < leaf_capacity) return 1;
+    if (cap == leaf_capacity) return 2;
+    return cap / leaf_capacity + 2;
   }
 
   static constexpr std::size_t leaf_bytes(std::size_t cap) noexcept {
-    return cap >= leaf_capacity ? NodeBytes : header_bytes + cap * sizeof(Value);
+    return cap == leaf_capacity ? NodeBytes : header_bytes + cap * sizeof(Value);
   }
   /// Capacity of a lone root leaf holding about n values: 1/8 headroom, rounded
   /// up to 4 values, so small sets pay a few values of slack, not a whole node.
   static constexpr std::size_t small_capacity(std::size_t n) noexcept {
     if (inline_capacity > 0 && n <= inline_capacity) return inline_capacity;
     std::size_t c = (n + n / 8 + 3) & ~std::size_t{3};
-    return c >= leaf_capacity ? leaf_capacity : c;
+    return c >= root_capacity_max ? root_capacity_max : c;
   }
 
   // The payload starts right after the 16-byte, 16-aligned header, so none of these
@@ -753,7 +767,7 @@ class btree {
     bytes_ += b;
     node* n = ::new (p) node{};
     n->leaf = 1;
-    n->capacity = static_cast<std::uint16_t>(cap >= leaf_capacity ? leaf_capacity : cap);
+    n->capacity = static_cast<std::uint16_t>(cap);
     return n;
   }
   void free_block(node* n) noexcept {
@@ -791,7 +805,7 @@ class btree {
   }
   /// A node leaving the tree: full-size ones wait on the spare list for settle().
   void retire(node* n) noexcept {
-    if (n->leaf && n->capacity < leaf_capacity) {
+    if (n->leaf && n->capacity != leaf_capacity) {
       free_block(n);
       return;
     }
@@ -926,7 +940,7 @@ class btree {
     if (root_ == nullptr) return 0;
     node* l = descend(key);
     if (l->count < l->capacity) return 0;
-    if (l->parent == nullptr) return l->capacity < leaf_capacity ? 1 : 2;
+    if (l->parent == nullptr) return root_overflow_need(l->capacity);
     // make_room_leaf shifts into a neighbour with room for two first.
     node* p = l->parent;
     if (l->slot > 0 && room(kids(p)[l->slot - 1u]) >= 2) return 0;
@@ -986,6 +1000,10 @@ class btree {
         replace_root_leaf(take_spare(true));
         return;
       }
+      if (l->capacity > leaf_capacity) {  // a big one is dealt into full-size leaves
+        deal_root_leaf(l);
+        return;
+      }
       new_root_over(l);
     }
     node* p = l->parent;
@@ -1025,6 +1043,26 @@ class btree {
       l->count = static_cast<std::uint16_t>(keep);
       insert_child(p, s + 1, m, KeyOf::key(vals(m)[0]));
     }
+  }
+  /// The full lone root leaf l, larger than a node, becomes count / leaf_capacity + 1
+  /// full-size leaves of equal shares (each with room, none under leaf_min) under a
+  /// new internal root; l's block is freed.
+  void deal_root_leaf(node* l) noexcept {
+    const std::size_t n = l->count, m = n / leaf_capacity + 1;
+    PMEMPERM_ASSERT(l->parent == nullptr && m >= 2 && m <= internal_capacity);
+    node* r = take_spare(false);
+    for (std::size_t j = 0; j < m; ++j) {
+      node* x = take_spare(true);
+      const std::size_t from = n * j / m, to = n * (j + 1) / m;
+      std::memcpy(static_cast<void*>(vals(x)), vals(l) + from, (to - from) * sizeof(Value));
+      x->count = static_cast<std::uint16_t>(to - from);
+      set_child(r, j, x);
+      if (j > 0) keys(r)[j - 1] = KeyOf::key(vals(x)[0]);
+    }
+    r->count = static_cast<std::uint16_t>(m);
+    retire(l);
+    root_ = r;
+    height_ = 2;
   }
   /// Two nearly full neighbours a, b and a new node m become three nodes, each
   /// two thirds full: random inserts then fill leaves far better than halving.
@@ -1196,6 +1234,7 @@ class btree {
     if (n->leaf) {
       if (depth != height_) return false;
       if (n != root_ && n->capacity != leaf_capacity) return false;
+      if (n->capacity > root_capacity_max) return false;
       bytes += block_bytes(n);
       const Value* a = vals(n);
       for (std::size_t i = 1; i < n->count; ++i)
