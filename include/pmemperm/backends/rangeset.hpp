@@ -1,18 +1,18 @@
 // pmemperm/backends/rangeset.hpp — coalesced maximal ranges in a B+-tree.
 //
 // Each maximal run of granted pages is one 16-byte entry {first, last} in the
-// ordered index of detail/btree.hpp (a lone small root leaf sized to its contents,
-// and a set of one run inside the object). Merging on grant and trimming or
-// splitting on revoke keep the entries maximal, so range_count() is the number of
-// runs.
+// ordered index of detail/btree.hpp. Merging on grant and trimming or splitting on
+// revoke keep the entries maximal, so range_count() is the number of runs.
 //
 // Index nodes are 1 KiB: 63 runs per leaf. A grant or revoke shifts half a leaf on
-// average, and a search reads a leaf's 16 cache lines at once (the index asks for
-// them all as it arrives), so at 2^20 runs 1 KiB builds, revokes and answers faster
-// than 4 KiB nodes (whose shifts cost a quarter of the build) and than 512 bytes,
-// which fill too poorly in random order for 20 bytes per run. A random-order build
-// holds about 19.2 bytes per run (leaves between two thirds full and full after
-// their splits); assign() and shrink_to_fit() pack 16.3.
+// average, and a search in a large set asks for all 16 lines of a leaf at once, so
+// at 2^20 runs 1 KiB nodes build, revoke and answer faster than 4 KiB ones (whose
+// shifts alone took a quarter of a random build), and build faster than 768-byte
+// ones; 512-byte leaves fill too poorly in random order to stay under 20 bytes per
+// run. Up to 255 runs the set is one block sized to its runs (at most 4 KiB; a set
+// of one run lives inside the object). A random-order build of many runs holds
+// about 19.2 bytes per run (leaves about 86% full, plus the index and the reserve);
+// assign() and shrink_to_fit() pack about 16.5.
 //
 // Complexity, for n runs held: grant, revoke, contains, contains_all, contains_any
 // are O(log n), plus O(k) for the k entries a grant merges or a revoke removes.

@@ -4,7 +4,8 @@
 // by default v.first; keys are unique). Values live in leaves; internal nodes hold
 // separator keys and child pointers. Every node is one NodeBytes block (4 KiB by
 // default, so a hypervisor can feed it from a page pool; rangeset uses 1 KiB), except
-// a lone root leaf, which is sized to what it holds so that small sets stay small.
+// a lone root leaf, which is sized to what it holds so that small sets stay small
+// (up to 4 KiB even when nodes are smaller; past that it is dealt into leaves).
 //
 // Node layout (one allocation; header then payload):
 //
@@ -865,10 +866,6 @@ class btree {
     }
     return lo + static_cast<std::size_t>(KeyOf::key(a[lo]) <= key);
   }
-  /// All ones if c, else zero: searches step with it instead of a branch, which
-  /// random keys would mispredict half the time (compilers do not always choose a
-  /// conditional move for a select).
-  static std::size_t step_mask(bool c) noexcept { return std::size_t{0} - static_cast<std::size_t>(c); }
   node* descend(page_t key) const noexcept {
     node* n = root_;
     std::size_t h = height_;
