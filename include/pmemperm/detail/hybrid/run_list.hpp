@@ -88,19 +88,9 @@ struct run_list {
     return c;
   }
 
-  /// One search, then the pairs the census reads.
-  [[nodiscard]] static census survey(const view& v, std::uint32_t lo, std::uint32_t hi) noexcept {
-    const std::uint16_t* a = keys_of(v.h);
-    const std::uint32_t n = v.h->runs(), to = survey_hi(hi);
-    census_builder b(lo, hi);
-    for (std::uint32_t i = lower_u16(a + 1, n, 2, survey_lo(lo)); i < n && a[2 * i] <= to; ++i)
-      b.add(a[2 * i], a[2 * i + 1]);
-    return b.done();
-  }
-
   /// Adds [lo, hi]: the runs touching [lo - 1, hi + 1] collapse into one.
   /// Precondition: cap >= the run count afterwards.
-  static void grant(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+  static void grant(header* h, std::uint32_t lo, std::uint32_t hi, const window_counts&) noexcept {
     std::uint16_t* a = keys_of(h);
     const std::uint32_t n = h->runs();
     const std::uint32_t from = lower_u16(a + 1, n, 2, lo > 0 ? lo - 1 : 0);
@@ -124,29 +114,12 @@ struct run_list {
     return i < h->runs() && a[2 * i] < lo && a[2 * i + 1] > hi;
   }
 
-  /// Removes [lo, hi] and returns the census of the window taken before, in one
-  /// search. Precondition: if splits(), cap > runs.
-  static census revoke_counted(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
-    const std::uint16_t* a = keys_of(h);
-    const std::uint32_t n = h->runs(), to = survey_hi(hi);
-    const std::uint32_t first = lower_u16(a + 1, n, 2, survey_lo(lo));
-    census_builder b(lo, hi);
-    for (std::uint32_t i = first; i < n && a[2 * i] <= to; ++i) b.add(a[2 * i], a[2 * i + 1]);
-    std::uint32_t from = first;
-    while (from < n && a[2 * from + 1] < lo) ++from;
-    static_cast<void>(revoke_at(h, lo, hi, from));
-    return b.done();
-  }
-
   /// Removes [lo, hi] and returns the new run count. Precondition: if splits(),
   /// cap > runs.
   static std::uint32_t revoke(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
-    return revoke_at(h, lo, hi, find(h, lo));
-  }
-  /// The same, given the first pair whose last page is >= lo.
-  static std::uint32_t revoke_at(header* h, std::uint32_t lo, std::uint32_t hi, std::uint32_t from) noexcept {
     std::uint16_t* a = keys_of(h);
     const std::uint32_t n = h->runs();
+    std::uint32_t from = find(h, lo);
     if (from < n && a[2 * from] < lo && a[2 * from + 1] > hi) {  // a split
       PMEMPERM_ASSERT(n < h->cap());
       std::memmove(a + 2 * (from + 1), a + 2 * from, (n - from) * 2 * sizeof(std::uint16_t));
