@@ -76,17 +76,26 @@ TEST_CASE("hybrid layout: slots tell runs, inline chunks and containers apart", 
   REQUIRE_FALSE(run.is_container());
   REQUIRE(run.key() == base + 5);
   REQUIRE(run.end() == base + 9 * hk::chunk_pages);
-  const hk::slot in = hk::slot::inline_pages(base, 3, 0x0003000200010000u);
+  const hk::slot in = hk::slot::inline_pages(base, 3, 0x0009000700050003u);
   REQUIRE(in.is_inline());
-  REQUIRE(in.key() == base);
+  REQUIRE_FALSE(in.is_container());
+  REQUIRE(in.key() == base + 3);  // an inline chunk is keyed by its lowest page
+  REQUIRE(in.chunk() == base);
   REQUIRE(in.inline_count() == 3);
+  REQUIRE(in.inline_packed() == 0x0009000700050003u);
   REQUIRE(in.end() == base + hk::last_offset);
+  const hk::slot at_base = hk::slot::inline_pages(base, 2, 0x0000000000010000u);
+  REQUIRE(at_base.is_inline());
+  REQUIRE(at_base.key() == base);
   alignas(8) static std::uint64_t storage[2];
   const hk::slot c{hk::container_bit | base, reinterpret_cast<std::uint64_t>(storage)};
   REQUIRE(c.is_container());
+  REQUIRE_FALSE(c.is_inline());
   REQUIRE(c.key() == base);
-  // The top chunk: its key is the largest base, its end max_page.
+  REQUIRE(c.chunk() == base);
+  // The top chunk: its end is max_page; inline, its key is its page.
   const hk::slot top = hk::slot::inline_pages(hk::base_of(max_page), 1, hk::last_offset);
-  REQUIRE(top.key() == hk::base_of(max_page));
+  REQUIRE(top.key() == max_page);
+  REQUIRE(top.chunk() == hk::base_of(max_page));
   REQUIRE(top.end() == max_page);
 }

@@ -146,17 +146,24 @@ void fill_from(test_container& c, const chunk_model& m) {
 /// Random in-place edits of a container of kind K, checked after each one. Pages
 /// live in [0, span); grants that would need more than `cap` entries are skipped
 /// (the hybrid never asks for them), as are splits of a run list with no free pair.
+/// A random chunk of kind k that fits `cap` entries: 40 random windows granted or
+/// revoked, each kept only if the result still fits.
+inline chunk_model random_start(hk::rep k, std::mt19937_64& rng, std::uint32_t cap, std::uint32_t span) {
+  chunk_model m;
+  for (int i = 0; i < 40; ++i) {
+    const auto [lo, hi] = random_window(rng, span);
+    chunk_model next = m;
+    next.set(lo, hi, (rng() % 3) != 0);
+    if (hk::entries_needed(k, next.counts()) <= cap) m = std::move(next);
+  }
+  return m;
+}
+
 template <class K>
 void exercise_kind(std::uint64_t seed, std::uint32_t cap, std::uint32_t span, int steps, double grant_share) {
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
-  chunk_model m;
-  for (int i = 0; i < 40; ++i) {  // a random start that fits the capacity
-    const auto [lo, hi] = random_window(rng, span);
-    chunk_model next = m;
-    next.set(lo, hi, (rng() % 3) != 0);
-    if (hk::entries_needed(K::kind, next.counts()) <= cap) m = std::move(next);
-  }
+  chunk_model m = random_start(K::kind, rng, cap, span);
   test_container c(K::kind, cap);
   fill_from<K>(c, m);
   check_whole<K>(c, m);

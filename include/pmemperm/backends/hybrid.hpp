@@ -36,9 +36,10 @@
 // a larger but exact form until a later operation or shrink_to_fit().
 //
 // Memory history: containers keep their capacity while it lies between their need
-// and about twice that (tuning::hybrid_shrink_slack), so the bytes of a set may
-// depend on the order that built it, by at most that slack per container plus the
-// index's leaf fill. shrink_to_fit() rebuilds the set in ascending order, after
+// and that need plus twice the growth headroom and tuning::hybrid_shrink_slack
+// entries (detail::hyb::capacity_fits), so the bytes of a set may depend on the
+// order that built it, by at most that band per container plus the index's leaf
+// fill. shrink_to_fit() rebuilds the set in ascending order, after
 // which memory_bytes() depends on the pages and the reserve count alone.
 //
 // Visitors run while the operation is in progress and must not access the set.
@@ -76,7 +77,13 @@ class hybrid {
   using view = detail::hyb::view;
   using rep = detail::hyb::rep;
   using stats = detail::hyb::stats;
-  using index = detail::btree<slot, Alloc, 4096, detail::hyb::slot_key>;
+  /// 1 KiB index nodes: a slot is 16 bytes, so a node holds 63 of them. Smaller
+  /// nodes than the 4 KiB default waste less in a set of a few hundred to a few
+  /// thousand slots (a random build leaves leaves about two thirds full, and the
+  /// reserve holds whole nodes), and a search reads fewer lines per level; a set
+  /// of up to 255 slots stays in one lone root block either way.
+  static constexpr std::size_t index_node_bytes = 1024;
+  using index = detail::btree<slot, Alloc, index_node_bytes, detail::hyb::slot_key>;
   using cursor = typename index::cursor;
   static constexpr page_t chunk_pages = detail::hyb::chunk_pages;
   static constexpr std::uint32_t last_offset = detail::hyb::last_offset;
@@ -378,12 +385,12 @@ class hybrid {
     if (!c) return false;
     const slot& s = tree_[c];
     if (s.is_run()) return p <= s.tail;
-    const page_t base = s.key();
+    const page_t base = s.chunk();
     if (p - base > last_offset) return false;
     const auto off = static_cast<std::uint32_t>(p - base);
     if (s.is_container()) {  // a whole-chunk bitmap is the commonest container hit: test it directly
       const header* h = detail::hyb::container_of(s);
-      if (h->kind() == rep::bitmap) return detail::hyb::bitmap::test(detail::hyb::words_of(h), off);
+      if (h->kind() == rep::bitmap) return detail::hyb::bitmap::test(detail::hyb::words_of<rep::bitmap>(h), off);
     }
     return detail::hyb::contains(view::of(s), off);
   }
@@ -399,7 +406,7 @@ class hybrid {
         if (s.tail < cur) return false;
         reached = s.tail;
       } else {
-        const page_t base = s.key();
+        const page_t base = s.chunk();
         if (cur - base > last_offset) return false;
         const page_t hi = r.last - base < last_offset ? r.last : base + last_offset;
         if (!detail::hyb::contains_all(view::of(s), static_cast<std::uint32_t>(cur - base),
@@ -417,10 +424,10 @@ class hybrid {
     if (!c) c = tree_.first();
     for (; c; c = tree_.next(c)) {
       const slot& s = tree_[c];
-      const page_t k = s.key();
-      if (k > r.last) return false;
+      if (s.key() > r.last) return false;
       if (s.end() < r.first) continue;
       if (s.is_run()) return true;
+      const page_t k = s.chunk();
       const std::uint32_t lo = r.first > k ? static_cast<std::uint32_t>(r.first - k) : 0u;
       const std::uint32_t hi = r.last - k < last_offset ? static_cast<std::uint32_t>(r.last - k) : last_offset;
       if (detail::hyb::contains_any(view::of(s), lo, hi)) return true;
@@ -444,7 +451,7 @@ class hybrid {
     // The fast paths assume every run list has its reserve; after a refused
     // growth (needy_) the general path repairs them as part of the grant.
     if (!needy_) {
-      if (const fast f = grant_inside_container(r, on_added); f != fast::declined) return result_of(f);
+      if (const fast f = grant_within_chunk(r, on_added); f != fast::declined) return result_of(f);
       if (const fast f = grant_into_empty_chunks(r, on_added); f != fast::declined) return result_of(f);
     }
     if (contains_all(r)) return refill_reserve();
@@ -470,54 +477,234 @@ class hybrid {
   [[nodiscard]] static fast fast_of(errc e) noexcept { return e == errc::ok ? fast::done : fast::out_of_memory; }
   [[nodiscard]] static errc result_of(fast f) noexcept { return f == fast::done ? errc::ok : errc::out_of_memory; }
 
-  /// The container slot whose chunk strictly contains r (neither chunk border
-  /// touched, so the chunk's run starts are the set's), if any.
-  [[nodiscard]] cursor interior_container(page_range r) const noexcept {
-    const page_t base = detail::hyb::base_of(r.first);
-    if (r.first == base || r.last - base >= last_offset) return {};
-    const cursor c = tree_.find_last_le(r.first);
-    if (!c || !tree_[c].is_container() || tree_[c].key() != base) return {};
-    return c;
+  /// Whether the pages just outside the chunk at base, next to an edit of its
+  /// offsets [lo, hi], are granted: an edit that reaches a border of its chunk may
+  /// make or break a run across it, which the chunk's own counts do not see.
+  struct outside {
+    bool below = false;  // lo == 0 and base - 1 is granted
+    bool above = false;  // hi == last_offset and base + chunk_pages is granted
+  };
+  [[nodiscard]] outside outside_of(page_t base, std::uint32_t lo, std::uint32_t hi) const noexcept {
+    outside o;
+    if (lo == 0 && base > 0) o.below = contains_slow(base - 1);
+    if (hi == last_offset && base + last_offset < max_page) o.above = contains_slow(base + chunk_pages);
+    return o;
   }
 
-  /// A grant that stays inside one container, whose kind and room it leaves as
-  /// they are: edited in place.
+  /// The slot of a chunk held inline or in a container, found for an edit inside
+  /// that chunk: c is find_last_le(x) for a page x of the chunk at base.
+  [[nodiscard]] bool holds_chunk(cursor c, page_t base) const noexcept {
+    return c && !tree_[c].is_run() && tree_[c].chunk() == base;
+  }
+
+  /// A grant inside one chunk held inline or in a container, whose kind it leaves
+  /// as it is: the container edited in place (or copied into a resized one), or
+  /// the inline slot rewritten (or turned into a container).
   template <class F>
-  fast grant_inside_container(page_range r, F& on_added) noexcept {
-    const cursor c = interior_container(r);
-    if (!c) return fast::declined;
-    const page_t base = tree_[c].key();
-    header* h = detail::hyb::container_of(tree_[c]);
+  fast grant_within_chunk(page_range r, F& on_added) noexcept {
+    const page_t base = detail::hyb::base_of(r.first);
+    if (detail::hyb::base_of(r.last) != base) return fast::declined;
+    const cursor c = tree_.find_last_le(base + last_offset);
     const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
-    if (lo == hi && h->kind() == rep::bitmap) return grant_bitmap_page(h, lo, r.first, on_added);
+    if (!holds_chunk(c, base)) return grant_into_run_chunk(c, base, lo, hi, on_added);
+    if (tree_[c].is_inline()) return grant_into_inline(c, base, lo, hi, on_added);
+    header* h = detail::hyb::container_of(tree_[c]);
+    if (lo == hi && lo > 0 && hi < last_offset && h->kind() == rep::bitmap)
+      return grant_bitmap_page(h, lo, r.first, on_added);
     const view v = view::of(h);
-    const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
-    // A successful grant leaves the reserve full; that is the only allocation here.
-    if (before.pages == hi - lo + 1) return fast_of(tree_.prepare_reserve());
-    const stats after = detail::hyb::stats_after_grant(h->counts(), lo, hi, before);
-    if (detail::hyb::rep_for(after) != h->kind() || !detail::hyb::capacity_fits(h->cap(), need_of(h->kind(), after)))
+    const detail::hyb::census cs = detail::hyb::survey(v, lo, hi);
+    // A successful grant leaves the reserve full; that is the only allocation here
+    // but for a resized container.
+    if (cs.pages == hi - lo + 1) return fast_of(tree_.prepare_reserve());
+    const stats before = h->counts();
+    const stats after = detail::hyb::after_grant(before, lo, hi, cs);
+    const rep k = h->kind();
+    if (detail::hyb::rep_for(after) != k) return fast::declined;
+    const std::uint32_t need = need_of(k, after);
+    header* fresh = nullptr;
+    if (!detail::hyb::capacity_fits(h->cap(), need)) {
+      const std::uint32_t cap = detail::hyb::grown_capacity(k, need);
+      if (detail::hyb::entries_in(h) > cap) return fast::declined;  // shrinking below today's entries
+      fresh = alloc_container(k, cap);
+      if (fresh == nullptr) return fast::out_of_memory;
+      detail::hyb::copy_into(h, fresh);
+    }
+    if (tree_.prepare_reserve() != errc::ok) {
+      if (fresh != nullptr) free_container(fresh);
+      return fast::out_of_memory;
+    }
+    report_gaps(v, base, lo, hi, on_added);
+    const outside o = outside_of(base, lo, hi);
+    if (fresh != nullptr) {
+      tree_[c].tail = detail::hyb::address_of(fresh);
+      free_container(h);
+      h = fresh;
+    }
+    detail::hyb::grant_in_place(h, lo, hi, cs);
+    pages_ += after.pages - before.pages;
+    runs_ = runs_ + after.runs - before.runs - (o.below && !cs.first ? 1u : 0u) - (o.above && !cs.last ? 1u : 0u);
+    return fast::done;
+  }
+
+  /// A grant into a chunk held inline whose result is inline or a container: the
+  /// slot is rewritten where it is.
+  template <class F>
+  fast grant_into_inline(cursor c, page_t base, std::uint32_t lo, std::uint32_t hi, F& on_added) noexcept {
+    const view v = view::of(tree_[c]);
+    const detail::hyb::census cs = detail::hyb::inline_pages::survey(v, lo, hi);
+    if (cs.pages == hi - lo + 1) return fast_of(tree_.prepare_reserve());
+    const stats before = detail::hyb::inline_pages::counts(v);
+    const stats after = detail::hyb::after_grant(before, lo, hi, cs);
+    const rep want = detail::hyb::rep_for(after);
+    auto source = [&](auto&& emit) noexcept {
+      detail::hyb::union_runs([&](auto&& f) noexcept { detail::hyb::inline_pages::walk(v, 0, last_offset, f); }, lo,
+                              hi, emit);
+    };
+    slot fresh{};
+    header* h = nullptr;
+    if (want == rep::inline_pages) {
+      fresh = detail::hyb::inline_pages::pack(base, source);
+    } else if (detail::hyb::is_container_kind(want)) {
+      h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, after)));
+      if (h == nullptr) return fast::out_of_memory;
+      detail::hyb::fill(h, source);
+      fresh = slot{detail::hyb::container_bit | base, detail::hyb::address_of(h)};
+    } else {
+      return fast::declined;  // runs in the index: they may merge with neighbours
+    }
+    if (tree_.prepare_reserve() != errc::ok) {
+      if (h != nullptr) free_container(h);
+      return fast::out_of_memory;
+    }
+    report_gaps(v, base, lo, hi, on_added);
+    const outside o = outside_of(base, lo, hi);
+    replace_slot(c, fresh);
+    pages_ += after.pages - before.pages;
+    runs_ = runs_ + after.runs - before.runs - (o.below && !cs.first ? 1u : 0u) - (o.above && !cs.last ? 1u : 0u);
+    return fast::done;
+  }
+
+  /// A grant inside one chunk held as run slots, none of which crosses a border of
+  /// the chunk, or holding nothing: the result takes the old slots' places, as run
+  /// slots (at most one insert), inline or in a container. c is the last slot keyed
+  /// at or below the chunk's last page.
+  template <class F>
+  fast grant_into_run_chunk(cursor c, page_t base, std::uint32_t lo, std::uint32_t hi, F& on_added) noexcept {
+    // The chunk's runs: the run slots at and before c that reach into it.
+    cursor at[max_part_runs];
+    std::uint32_t of[max_part_runs], ol[max_part_runs];
+    std::size_t n = 0;
+    for (cursor d = c; d && tree_[d].is_run() && tree_[d].tail >= base; d = tree_.prev(d)) {
+      if (n == max_part_runs) return fast::declined;  // more than run slots may hold (a refused conversion)
+      at[n++] = d;
+    }
+    for (std::size_t i = 0; i < n / 2; ++i) {
+      const cursor t = at[i];
+      at[i] = at[n - 1 - i];
+      at[n - 1 - i] = t;
+    }
+    if (n > 0 && (tree_[at[0]].head < base || tree_[at[n - 1]].tail > base + last_offset)) return fast::declined;
+    detail::hyb::census_builder b(lo, hi);
+    detail::hyb::stats_builder sb;
+    for (std::size_t i = 0; i < n; ++i) {
+      of[i] = static_cast<std::uint32_t>(tree_[at[i]].head - base);
+      ol[i] = static_cast<std::uint32_t>(tree_[at[i]].tail - base);
+      b.add(of[i], ol[i]);
+      sb.add(of[i], ol[i]);
+    }
+    const detail::hyb::census cs = b.done();
+    if (cs.pages == hi - lo + 1) return fast_of(tree_.prepare_reserve());
+    const stats before = sb.s, after = detail::hyb::after_grant(before, lo, hi, cs);
+    const rep want = detail::hyb::rep_for(after);
+    auto old_runs = [&](auto&& g) noexcept {
+      for (std::size_t i = 0; i < n; ++i)
+        if (!g(of[i], ol[i])) return false;
+      return true;
+    };
+    auto source = [&](auto&& emit) noexcept { detail::hyb::union_runs(old_runs, lo, hi, emit); };
+    const outside o = outside_of(base, lo, hi);
+    if (want == rep::run_slots) {
+      if (o.below || o.above) return fast::declined;  // the run would join a neighbouring chunk's
+      if (after.runs == n + 1) {  // [lo, hi] touches no run: one more run slot
+        if (tree_.prepare_insert(base + lo) != errc::ok) return fast::out_of_memory;
+        report_gaps_of(old_runs, base, lo, hi, on_added);
+        tree_.insert(slot::run(base + lo, base + hi));
+      } else {
+        if (tree_.prepare_reserve() != errc::ok) return fast::out_of_memory;
+        report_gaps_of(old_runs, base, lo, hi, on_added);
+        // Each run of the result holds one or more old runs: the first of them
+        // takes it (a key lowered, if at all), the others go.
+        page_t gone[max_part_runs];
+        std::size_t ngone = 0, i = 0;
+        source([&](std::uint32_t f, std::uint32_t l) noexcept {
+          bool taken = false;
+          for (; i < n && ol[i] <= l; ++i) {
+            if (taken) {
+              gone[ngone++] = base + of[i];
+            } else {
+              replace_slot(at[i], slot::run(base + f, base + l));
+              taken = true;
+            }
+          }
+        });
+        for (std::size_t g = 0; g < ngone; ++g) tree_.erase_from(gone[g], 1);
+      }
+    } else if (n > 0 && want != rep::empty) {
+      slot fresh{};
+      header* h = nullptr;
+      if (want == rep::inline_pages) {
+        fresh = detail::hyb::inline_pages::pack(base, source);
+      } else {
+        h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, after)));
+        if (h == nullptr) return fast::out_of_memory;
+        detail::hyb::fill(h, source);
+        fresh = slot{detail::hyb::container_bit | base, detail::hyb::address_of(h)};
+      }
+      if (tree_.prepare_reserve() != errc::ok) {
+        if (h != nullptr) free_container(h);
+        return fast::out_of_memory;
+      }
+      report_gaps_of(old_runs, base, lo, hi, on_added);
+      replace_slot(at[0], fresh);  // its key is at or below the first run's
+      if (n > 1) tree_.erase_from(fresh.key() + 1, n - 1);
+    } else {
       return fast::declined;
-    if (tree_.prepare_reserve() != errc::ok) return fast::out_of_memory;
+    }
+    pages_ += after.pages - before.pages;
+    runs_ = runs_ + after.runs - before.runs - (o.below && !cs.first ? 1u : 0u) - (o.above && !cs.last ? 1u : 0u);
+    tree_.settle();
+    return fast::done;
+  }
+
+  /// Reports the pages of [lo, hi] that the chunk v (at base) does not hold: what
+  /// a grant of that window adds.
+  template <class F>
+  static void report_gaps(const view& v, page_t base, std::uint32_t lo, std::uint32_t hi, F& on_added) noexcept {
+    report_gaps_of([&](auto&& g) noexcept { return detail::hyb::walk(v, lo, hi, g); }, base, lo, hi, on_added);
+  }
+  /// The same for a chunk whose runs walk(g) passes to g(first, last) ascending.
+  template <class W, class F>
+  static void report_gaps_of([[maybe_unused]] W&& walk, [[maybe_unused]] page_t base, [[maybe_unused]] std::uint32_t lo,
+                             [[maybe_unused]] std::uint32_t hi, [[maybe_unused]] F& on_added) noexcept {
     if constexpr (reports<F>) {
       std::uint32_t cur = lo;
-      detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
-        if (f > cur) detail::notify(on_added, page_range{base + cur, base + f - 1});
-        cur = l + 1;
+      walk([&](std::uint32_t f, std::uint32_t l) noexcept {
+        if (l >= lo && f <= hi) {
+          const std::uint32_t f2 = f > lo ? f : lo;
+          if (f2 > cur) detail::notify(on_added, page_range{base + cur, base + f2 - 1});
+          cur = l + 1;
+        }
         return true;
       });
-      if (cur <= hi) detail::notify(on_added, page_range{base + cur, r.last});
+      if (cur <= hi) detail::notify(on_added, page_range{base + cur, base + hi});
     }
-    pages_ += (hi - lo + 1) - before.pages;
-    runs_ = runs_ + after.runs - h->runs();  // the chunk's run starts are the set's
-    detail::hyb::grant_in_place(h, lo, hi, before);
-    return fast::done;
   }
 
   /// One page into a whole-chunk bitmap (strictly inside the chunk): the commonest
   /// grant of a fragmented build, done with a few bit tests.
   template <class F>
   fast grant_bitmap_page(header* h, std::uint32_t off, page_t page, F& on_added) noexcept {
-    detail::word_t* w = detail::hyb::words_of(h);
+    detail::word_t* w = detail::hyb::words_of<rep::bitmap>(h);
     const detail::word_t bit = detail::word_t{1} << (off & 63u);
     detail::word_t& word = w[off >> 6];
     if ((word & bit) != 0) return fast_of(tree_.prepare_reserve());
@@ -525,7 +712,10 @@ class hybrid {
                                 (detail::hyb::bitmap::test(w, off + 1) ? 1u : 0u);
     const stats now = h->counts();
     const stats after{now.pages + 1u, now.runs + 1u - joins, now.words + (word == 0 ? 1u : 0u)};
-    if (detail::hyb::rep_for(after) != rep::bitmap) return fast::declined;
+    // A bitmap in its smallest form stays so while no two runs join: every other
+    // form's cost only grows with a page more (unless a refused conversion left
+    // the set lax, when the chunk may not be in its smallest form).
+    if ((joins == 2 || lax_) && detail::hyb::rep_for(after) != rep::bitmap) return fast::declined;
     if (tree_.prepare_reserve() != errc::ok) return fast::out_of_memory;
     word |= bit;
     h->set_counts(after);
@@ -574,6 +764,7 @@ class hybrid {
   /// What a grant does to one partly covered chunk.
   struct part {
     page_t base = 0;                   // the chunk's first page
+    page_t key = 0;                    // the key of its slot afterwards (if it has one)
     std::uint32_t lo = 0, hi = 0;      // the granted offsets
     rep from = rep::empty;             // its representation before
     rep to = rep::empty;               // and after
@@ -635,7 +826,7 @@ class hybrid {
     if (tail_part) add_part_runs(plan, plan.parts[plan.nparts - 1]);
     for (std::size_t j = 0; j < plan.nmerges; ++j) add_key(plan, plan.merges[j].first);
     for (std::size_t i = 0; i < plan.nparts; ++i)
-      if (plan.parts[i].needs_new_slot()) add_key(plan, plan.parts[i].base);
+      if (plan.parts[i].needs_new_slot()) add_key(plan, plan.parts[i].key);
   }
   static void add_key(grant_plan& plan, page_t key) noexcept {
     PMEMPERM_ASSERT(plan.nkeys < max_new_slots);
@@ -686,6 +877,15 @@ class hybrid {
     x.after.runs = before.runs + 1 - touching;
     x.after.words = before.words + ((x.hi >> 6) - (x.lo >> 6) + 1) - old_words;
     x.to = detail::hyb::rep_for(x.after);
+    x.key = base;
+    if (x.to == rep::inline_pages) {  // keyed by its lowest page
+      std::uint32_t low = x.lo;
+      chunk_walk(base, c, 0, x.lo, [&](std::uint32_t f, std::uint32_t) noexcept {
+        low = f;
+        return false;
+      });
+      x.key = base + low;
+    }
     if (x.to == rep::run_slots) {
       union_of(x, c, [&](std::uint32_t f, std::uint32_t l) noexcept {
         PMEMPERM_ASSERT(x.nruns < max_part_runs);
@@ -916,7 +1116,7 @@ class hybrid {
       tree_.erase(c, 1);
       return;
     }
-    s = slot_for(x);
+    replace_slot(c, slot_for(x));
   }
 
   void insert_part_slot(part& x) noexcept {
@@ -1012,7 +1212,7 @@ class hybrid {
   template <class F>
   errc revoke_impl(page_range r, F& on_removed, bool exact, bool retried) noexcept {
     if (PMEMPERM_UNLIKELY(!r.valid())) return errc::invalid_range;
-    if (const fast f = revoke_inside_container(r, on_removed); f != fast::declined) return result_of(f);
+    if (const fast f = revoke_within_chunk(r, on_removed); f != fast::declined) return result_of(f);
     if (!contains_any_slow(r)) return errc::ok;
     errc result = errc::ok;
     page_range rr = r;
@@ -1063,7 +1263,7 @@ class hybrid {
       return false;
     }
     if (!s.is_container() || detail::hyb::base_of(r.first) != detail::hyb::base_of(r.last)) return false;
-    const page_t base = s.key();
+    const page_t base = s.chunk();
     const header* h = detail::hyb::container_of(s);
     const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
     if (detail::hyb::revoke_splits(h, lo, hi) && h->cap() <= h->runs() && !grow_list(c)) {
@@ -1127,40 +1327,198 @@ class hybrid {
     return true;
   }
 
-  /// A revoke inside one container that needs no split it cannot make: edited in
-  /// place, then the chunk's representation checked.
+  /// A revoke inside one chunk that needs no memory it does not have: the chunk's
+  /// container, inline slot or run slots edited where they are (a split taking the
+  /// reserve), then the chunk's representation checked.
   template <class F>
-  fast revoke_inside_container(page_range r, F& on_removed) noexcept {
-    const cursor c = interior_container(r);
-    if (!c) return fast::declined;
-    const page_t base = tree_[c].key();
-    header* h = detail::hyb::container_of(tree_[c]);
-    const view v = view::of(h);
+  fast revoke_within_chunk(page_range r, F& on_removed) noexcept {
+    const page_t base = detail::hyb::base_of(r.first);
+    if (detail::hyb::base_of(r.last) != base) return fast::declined;
+    const cursor c = tree_.find_last_le(r.last);
+    // No slot at or below r.last, or the last one ends below r: nothing of r is
+    // granted (slots are disjoint and ordered).
+    if (!c || tree_[c].end() < r.first) return fast::done;
+    if (tree_[c].is_run()) return revoke_in_run_slot(c, r, on_removed);
     const auto lo = static_cast<std::uint32_t>(r.first - base), hi = static_cast<std::uint32_t>(r.last - base);
-    if (detail::hyb::revoke_splits(h, lo, hi) && h->cap() <= h->runs()) return fast::declined;
-    const detail::hyb::window_counts before = detail::hyb::count_window(v, lo, hi);
-    if (before.pages == 0) return fast::done;
+    slot& s = tree_[c];
+    if (s.is_inline()) {
+      const view v = view::of(s);
+      const detail::hyb::census cs = detail::hyb::inline_pages::survey(v, lo, hi);
+      if (cs.pages == 0) return fast::done;
+      report_pieces(v, base, lo, hi, on_removed);
+      const stats before = detail::hyb::inline_pages::counts(v);
+      const stats after = detail::hyb::after_revoke(before, lo, hi, cs);
+      count_revoke(base, lo, hi, cs, before, after);
+      const slot rest = detail::hyb::inline_pages::without(s, lo, hi);
+      if (rest.inline_count() == 0) {
+        tree_.erase(c, 1);
+      } else {
+        replace_slot(c, rest);
+        if (detail::hyb::rep_for(after) != rep::inline_pages) normalize(base);
+      }
+      tree_.settle();
+      return fast::done;
+    }
+    header* h = detail::hyb::container_of(s);
+    if (h->kind() == rep::run_list && h->cap() <= h->runs() && detail::hyb::run_list::splits(h, lo, hi))
+      return fast::declined;  // a split with no free pair: the general path asks for one
+    report_pieces(view::of(h), base, lo, hi, on_removed);
+    const stats before = h->counts();
+    const detail::hyb::census cs = detail::hyb::revoke_counted(h, lo, hi);  // a no-op if cs.pages == 0
+    if (cs.pages == 0) return fast::done;
+    const stats after = h->counts();
+    count_revoke(base, lo, hi, cs, before, after);
+    if (after.pages == 0) {
+      free_container(h);
+      tree_.erase(c, 1);
+      tree_.settle();
+      return fast::done;
+    }
+    if (detail::hyb::rep_for(after) != h->kind() ||
+        !detail::hyb::capacity_fits(h->cap(), need_of(h->kind(), after))) {
+      normalize(base, c, after);
+      tree_.settle();
+    }
+    return fast::done;
+  }
+
+  /// The set's counts after revoking [lo, hi] from the chunk at base, whose own
+  /// counts went from `before` to `after` (census cs, taken before).
+  void count_revoke(page_t base, std::uint32_t lo, std::uint32_t hi, const detail::hyb::census& cs, stats before,
+                    stats after) noexcept {
+    pages_ -= cs.pages;
+    runs_ = runs_ + after.runs - before.runs;
+    if (PMEMPERM_UNLIKELY(lo == 0 || hi == last_offset)) {
+      const outside o = outside_of(base, lo, hi);
+      runs_ += (o.below && cs.first ? 1u : 0u) + (o.above && cs.last ? 1u : 0u);
+    }
+  }
+
+  /// Reports the pages of [lo, hi] that the chunk v (at base) holds: what a revoke
+  /// of that window removes.
+  template <class F>
+  static void report_pieces([[maybe_unused]] const view& v, [[maybe_unused]] page_t base,
+                            [[maybe_unused]] std::uint32_t lo, [[maybe_unused]] std::uint32_t hi,
+                            [[maybe_unused]] F& on_removed) noexcept {
     if constexpr (reports<F>) {
       detail::hyb::walk(v, lo, hi, [&](std::uint32_t f, std::uint32_t l) noexcept {
         detail::notify(on_removed, page_range{base + f, base + l});
         return true;
       });
     }
-    const std::uint32_t runs_before = h->runs();
-    detail::hyb::revoke_in_place(h, lo, hi, before);
-    pages_ -= before.pages;
-    runs_ = runs_ + h->runs() - runs_before;
-    if (h->pages() == 0) {
-      free_container(h);
-      tree_.erase(c, 1);
-      tree_.settle();
-      return fast::done;
+  }
+
+  /// A revoke inside one chunk that meets the run slot at c (key <= r.last, end >=
+  /// r.first) and no other slot. The chunk's runs afterwards are worked out from
+  /// its run slots around c: if run slots are still its smallest form, the run is
+  /// trimmed, erased or split (a split only if the reserve makes the insert ready);
+  /// if not, and no run crosses the chunk's borders, the chunk's new container or
+  /// inline slot takes the run slots' places (no insert at all); otherwise the
+  /// slots are edited and the chunk converted as any other (normalize()).
+  template <class F>
+  fast revoke_in_run_slot(cursor c, page_range r, F& on_removed) noexcept {
+    const slot s = tree_[c];
+    if (s.head > r.first) {  // r may reach back over a gap to an earlier slot
+      const cursor p = tree_.prev(c);
+      if (p && tree_[p].end() >= r.first) return fast::declined;
     }
-    const stats now = h->counts();
-    if (detail::hyb::rep_for(now) != h->kind() || !detail::hyb::capacity_fits(h->cap(), need_of(h->kind(), now))) {
-      normalize(base);
-      tree_.settle();
+    const page_t base = detail::hyb::base_of(r.first), top = base + last_offset;
+    const bool split = s.head < r.first && s.tail > r.last;
+    // The chunk's run slots, ascending; `mine` is c's place among them.
+    cursor at[max_part_runs];
+    std::size_t n = 0;
+    bool many = false;  // more than run slots may hold (a refused conversion left them)
+    for (cursor d = c; d && tree_[d].is_run() && tree_[d].tail >= base; d = tree_.prev(d)) {
+      if (n == max_part_runs) {
+        many = true;
+        break;
+      }
+      at[n++] = d;
     }
+    for (std::size_t i = 0; i < n / 2; ++i) {
+      const cursor t = at[i];
+      at[i] = at[n - 1 - i];
+      at[n - 1 - i] = t;
+    }
+    const std::size_t mine = n - 1;
+    for (cursor d = tree_.next(c); !many && d && tree_[d].is_run() && tree_[d].head <= top; d = tree_.next(d)) {
+      if (n == max_part_runs) {
+        many = true;
+        break;
+      }
+      at[n++] = d;
+    }
+    // The chunk's runs afterwards, as offsets.
+    std::uint32_t pf[max_part_runs + 1], pl[max_part_runs + 1];
+    std::size_t np = 0;
+    bool crosses = false;
+    detail::hyb::stats_builder sb;
+    auto piece = [&](page_t a, page_t b) noexcept {
+      pf[np] = static_cast<std::uint32_t>(a - base);
+      pl[np] = static_cast<std::uint32_t>(b - base);
+      sb.add(pf[np], pl[np]);
+      ++np;
+    };
+    for (std::size_t i = 0; !many && i < n; ++i) {
+      const slot& t = tree_[at[i]];
+      crosses = crosses || t.head < base || t.tail > top;
+      const page_t a = t.head > base ? t.head : base, b = t.tail < top ? t.tail : top;
+      if (i != mine) {
+        piece(a, b);
+        continue;
+      }
+      if (a < r.first) piece(a, r.first - 1);
+      if (b > r.last) piece(r.last + 1, b);
+    }
+    const rep want = many ? rep::run_slots : detail::hyb::rep_for(sb.s);
+    bool convert = !many && !crosses && want != rep::run_slots && want != rep::empty;
+    slot fresh{};
+    if (convert) {
+      auto source = [&](auto&& emit) noexcept {
+        for (std::size_t i = 0; i < np; ++i) emit(pf[i], pl[i]);
+      };
+      if (want == rep::inline_pages) {
+        fresh = detail::hyb::inline_pages::pack(base, source);
+      } else if (header* h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, sb.s)))) {
+        detail::hyb::fill(h, source);
+        fresh = slot{detail::hyb::container_bit | base, detail::hyb::address_of(h)};
+      } else {
+        convert = false;  // edit the run slots, and let normalize() try again
+      }
+    }
+    if (!convert && split && !tree_.insert_ready(r.last + 1)) return fast::declined;
+
+    const page_t f = s.head > r.first ? s.head : r.first, l = s.tail < r.last ? s.tail : r.last;
+    detail::notify(on_removed, page_range{f, l});
+    pages_ -= l - f + 1;
+    // A run slot that starts or ends at a chunk border may continue in the
+    // neighbouring chunk's container: cutting it there splits that run of the set.
+    if (f == s.head && f > 0 && f == detail::hyb::base_of(f) && contains_slow(f - 1)) ++runs_;
+    if (l == s.tail && l < max_page && l - detail::hyb::base_of(l) == last_offset && contains_slow(l + 1)) ++runs_;
+    if (split) {
+      ++runs_;
+    } else if (s.head >= r.first && s.tail <= r.last) {
+      --runs_;
+    }
+    if (convert) {
+      replace_slot(at[0], fresh);  // its key is at or below the first run's
+      if (n > 1) tree_.erase_from(fresh.key() + 1, n - 1);
+    } else {
+      slot& t = tree_[c];
+      if (split) {
+        t.tail = r.first - 1;
+        tree_.insert(slot::run(r.last + 1, s.tail));
+      } else if (s.head >= r.first && s.tail <= r.last) {
+        tree_.erase(c, 1);
+      } else if (s.head < r.first) {
+        t.tail = r.first - 1;
+      } else {
+        t.head = r.last + 1;
+        tree_.key_raised(c);
+      }
+      if (many || (want != rep::run_slots && want != rep::empty)) normalize(base);
+    }
+    tree_.settle();
     return fast::done;
   }
 
@@ -1179,9 +1537,9 @@ class hybrid {
           return;
         }
         s.tail = r.first - 1;
-      } else if (!s.is_run() && s.key() < r.first && s.end() >= r.first) {
+      } else if (!s.is_run() && s.chunk() < r.first && s.end() >= r.first) {
         const page_t hi = r.last < s.end() ? r.last : s.end();
-        revoke_in_chunk(c, static_cast<std::uint32_t>(r.first - s.key()), static_cast<std::uint32_t>(hi - s.key()));
+        revoke_in_chunk(c, static_cast<std::uint32_t>(r.first - s.chunk()), static_cast<std::uint32_t>(hi - s.chunk()));
         if (hi == r.last) return;
       }
     }
@@ -1198,7 +1556,7 @@ class hybrid {
           s.head = r.last + 1;
           tree_.key_raised(c);
         } else {
-          revoke_in_chunk(c, 0, static_cast<std::uint32_t>(r.last - k));
+          revoke_in_chunk(c, 0, static_cast<std::uint32_t>(r.last - s.chunk()));
         }
         return;
       }
@@ -1225,7 +1583,7 @@ class hybrid {
         tree_.erase(c, 1);
         return;
       }
-      s = rest;
+      replace_slot(c, rest);
       return;
     }
     header* h = detail::hyb::container_of(s);
@@ -1239,7 +1597,10 @@ class hybrid {
   /// Brings the chunk at base to its smallest representation (best effort).
   void normalize(page_t base) noexcept {
     const cursor c = container_at(base);
-    const stats s = chunk_stats(base, c);
+    normalize(base, c, chunk_stats(base, c));
+  }
+  /// The same, given the chunk's slot (container_at()) and counts.
+  void normalize(page_t base, cursor c, stats s) noexcept {
     if (s.pages == 0) return;
     const rep now = c ? view::of(tree_[c]).kind : rep::run_slots;
     const rep want = detail::hyb::rep_for(s);
@@ -1299,12 +1660,12 @@ class hybrid {
       fresh = slot{detail::hyb::container_bit | base, detail::hyb::address_of(h)};
     }
     if (c) {
-      slot& old = tree_[c];
+      const slot old = tree_[c];
       if (old.is_container()) free_container(detail::hyb::container_of(old));
-      old = fresh;
+      replace_slot(c, fresh);
       return;
     }
-    if (tree_.prepare_insert(base) != errc::ok) {
+    if (tree_.prepare_insert(fresh.key()) != errc::ok) {
       if (h != nullptr) free_container(h);
       refused();
       return;
@@ -1331,13 +1692,14 @@ class hybrid {
     if (!c) c = tree_.first();
     for (; c; c = tree_.next(c)) {
       const slot& s = tree_[c];
-      const page_t k = s.key();
-      if (k > w.last) break;
+      if (s.key() > w.last) break;
       if (s.end() < w.first) continue;
       if (s.is_run()) {
-        if (!rb.feed_run(page_range{k > w.first ? k : w.first, s.tail < w.last ? s.tail : w.last}, emit)) return false;
+        if (!rb.feed_run(page_range{s.head > w.first ? s.head : w.first, s.tail < w.last ? s.tail : w.last}, emit))
+          return false;
         continue;
       }
+      const page_t k = s.chunk();
       const std::uint32_t lo = w.first > k ? static_cast<std::uint32_t>(w.first - k) : 0u;
       const std::uint32_t hi = w.last - k < last_offset ? static_cast<std::uint32_t>(w.last - k) : last_offset;
       if (!detail::hyb::walk(view::of(s), lo, hi, [&](std::uint32_t a, std::uint32_t b) noexcept {
@@ -1350,9 +1712,19 @@ class hybrid {
 
   /// The slot of the chunk at base, if the chunk is held inline or in a container.
   [[nodiscard]] cursor container_at(page_t base) const noexcept {
-    const cursor c = tree_.find_last_le(base);
-    if (c && !tree_[c].is_run() && tree_[c].key() == base) return c;
+    const cursor c = tree_.find_last_le(base + last_offset);
+    if (c && !tree_[c].is_run() && tree_[c].chunk() == base) return c;
     return {};
+  }
+
+  /// Puts s in place of the slot at c, of the same chunk. Their keys may differ (an
+  /// inline chunk's key is its lowest page), always within the chunk, where no
+  /// other slot's key lies: the index only repairs its separators.
+  void replace_slot(cursor c, const slot& s) noexcept {
+    const page_t old = tree_[c].key();
+    tree_[c] = s;
+    if (s.key() < old) tree_.key_lowered(c);
+    if (s.key() > old) tree_.key_raised(c);
   }
 
   /// Runs of the chunk at base, clipped to offsets [lo, hi], from the slot at c or

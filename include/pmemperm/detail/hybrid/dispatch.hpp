@@ -29,7 +29,7 @@ namespace pmemperm::detail::hyb {
 /// Calls f(K{}) with K the kind of representation k. Precondition: k holds pages in
 /// a slot or a container (not empty, not run_slots).
 template <class F>
-decltype(auto) with_kind(rep k, F&& f) noexcept {
+PMEMPERM_HYB_INLINE decltype(auto) with_kind(rep k, F&& f) noexcept {
   switch (k) {
     case rep::inline_pages: return f(inline_pages{});
     case rep::page_list: return f(page_list{});
@@ -46,7 +46,7 @@ decltype(auto) with_kind(rep k, F&& f) noexcept {
 
 /// The same for a container's kind (the kinds that are edited in place).
 template <class F>
-decltype(auto) with_container_kind(const header* h, F&& f) noexcept {
+PMEMPERM_HYB_INLINE decltype(auto) with_container_kind(const header* h, F&& f) noexcept {
   switch (h->kind()) {
     case rep::page_list: return f(page_list{});
     case rep::run_list: return f(run_list{});
@@ -90,6 +90,12 @@ bool walk(const view& v, std::uint32_t lo, std::uint32_t hi, F&& f) noexcept {
   return with_kind(v.kind, [&](auto k) noexcept { return decltype(k)::count_window(v, lo, hi); });
 }
 
+/// The census of [lo, hi] (chunk_view.hpp): what an edit of that window needs to
+/// keep the counts exact.
+[[nodiscard]] inline census survey(const view& v, std::uint32_t lo, std::uint32_t hi) noexcept {
+  return with_kind(v.kind, [&](auto k) noexcept { return decltype(k)::survey(v, lo, hi); });
+}
+
 /// The counts of a chunk held inline or in a container.
 [[nodiscard]] inline stats stats_of(const view& v) noexcept {
   return v.kind == rep::inline_pages ? inline_pages::counts(v) : v.h->counts();
@@ -120,15 +126,22 @@ inline void copy_into(const header* from, header* to) noexcept {
 }
 
 /// Grants [lo, hi] in place. Precondition: cap >= entries_needed(kind, counts
-/// after). `before` is count_window() of the container before the edit.
+/// after). `c` is survey() of the container before the edit.
+inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi, const census& c) noexcept {
+  const stats after = after_grant(h->counts(), lo, hi, c);
+  PMEMPERM_ASSERT(entries_needed(h->kind(), after) <= h->cap());
+  with_container_kind(h, [&](auto k) noexcept { decltype(k)::grant_at(h, lo, hi, c); });
+  h->set_counts(after);
+}
+/// The same from the window's counts (count_window()).
 inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi, const window_counts& before) noexcept {
   const stats after = stats_after_grant(h->counts(), lo, hi, before);
   PMEMPERM_ASSERT(entries_needed(h->kind(), after) <= h->cap());
-  with_container_kind(h, [&](auto k) noexcept { decltype(k)::grant(h, lo, hi, before); });
+  with_container_kind(h, [&](auto k) noexcept { decltype(k)::grant(h, lo, hi); });
   h->set_counts(after);
 }
 inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
-  grant_in_place(h, lo, hi, count_window(view::of(h), lo, hi));
+  grant_in_place(h, lo, hi, survey(view::of(h), lo, hi));
 }
 
 /// Whether revoking [lo, hi] would split a run of a run list (and so need a free
@@ -138,24 +151,28 @@ inline void grant_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexce
 }
 
 /// Revokes [lo, hi] in place. Precondition: if revoke_splits(), cap > runs.
-/// `before` is count_window() of the container before the edit.
-inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi, const window_counts& before) noexcept {
-  // Afterwards the window's only possible run start is hi + 1, if it is granted.
-  const view v = view::of(h);
-  const std::uint32_t start_above = hi < last_offset && contains(v, hi + 1) ? 1u : 0u;
-  const stats now = h->counts();
-  stats after{now.pages - before.pages, now.runs + start_above - before.starts, now.words};
-  // The kind returns its new length, which nonzero_words() below reads from the
-  // counts; the word count is then made exact from the window.
-  const std::uint32_t length = with_container_kind(h, [&](auto k) noexcept { return decltype(k)::revoke(h, lo, hi); });
-  const geometry& g = geometry_of(h->kind());
-  if (g.counted != nullptr) after.*g.counted = length;
-  h->set_counts(after);
-  after.words = now.words - before.words + nonzero_words(v, lo >> 6, hi >> 6);
+/// `c` is survey() of the container before the edit.
+inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi, const census& c) noexcept {
+  const stats after = after_revoke(h->counts(), lo, hi, c);
+  // The kind returns its new length, the count its geometry follows.
+  const std::uint32_t length =
+      with_container_kind(h, [&](auto k) noexcept { return decltype(k)::revoke(h, lo, hi); });
+  PMEMPERM_ASSERT(geometry_of(h->kind()).counted == nullptr || after.*geometry_of(h->kind()).counted == length);
+  static_cast<void>(length);
   h->set_counts(after);
 }
 inline void revoke_in_place(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
-  revoke_in_place(h, lo, hi, count_window(view::of(h), lo, hi));
+  revoke_in_place(h, lo, hi, survey(view::of(h), lo, hi));
+}
+
+/// Revokes [lo, hi] in place, reading and editing in one pass, and returns the
+/// census of the window taken before; the header's counts are exact afterwards.
+/// Precondition as revoke_in_place().
+[[nodiscard]] PMEMPERM_HYB_INLINE census revoke_counted(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+  const stats now = h->counts();
+  const census c = with_container_kind(h, [&](auto k) noexcept { return decltype(k)::revoke_counted(h, lo, hi); });
+  h->set_counts(after_revoke(now, lo, hi, c));
+  return c;
 }
 
 }  // namespace pmemperm::detail::hyb

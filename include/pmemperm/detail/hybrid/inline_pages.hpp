@@ -53,6 +53,9 @@ struct inline_pages {
   [[nodiscard]] static window_counts count_window(const view& v, std::uint32_t lo, std::uint32_t hi) noexcept {
     return by_walk<inline_pages>::count_window(v, lo, hi);
   }
+  [[nodiscard]] static census survey(const view& v, std::uint32_t lo, std::uint32_t hi) noexcept {
+    return by_walk<inline_pages>::survey(v, lo, hi);
+  }
 
   /// The counts of the pages held.
   [[nodiscard]] static stats counts(const view& v) noexcept {
@@ -88,7 +91,7 @@ struct inline_pages {
       const std::uint32_t o = v.inline_at(i);
       if (o < lo || o > hi) packed |= std::uint64_t{o} << (16 * n++);
     }
-    return slot::inline_pages(s.key(), n, packed);
+    return slot::inline_pages(s.chunk(), n, packed);
   }
 };
 

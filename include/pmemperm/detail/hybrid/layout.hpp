@@ -18,10 +18,15 @@
 //
 //   struct slot {
 //     uint64_t head;   // bit 63: not a run; bits 62..16: the chunk's first page;
-//                      // bit 0: inline; bits 3..1: inline page count (1..4)
-//     uint64_t tail;   // inline: four 16-bit offsets, lowest first; else the
-//                      // container's address
+//                      // inline: bits 15..0 the lowest page's offset, else 0
+//     uint64_t tail;   // container: its address (8-byte aligned, so bit 0 clear);
+//                      // inline: bit 0 set, bits 3..1 the page count (1..4),
+//                      // bits 63..16 the other three offsets, ascending
 //   };
+//
+// So every slot's key, the page the index orders it by, is its head without bit
+// 63: a run's first page, a container's chunk base, an inline chunk's lowest page.
+// It takes one instruction at every step of every index search.
 //
 // A container is one allocation, 8-byte aligned: an 8-byte header, then the
 // payload the geometry table below describes:
@@ -39,12 +44,21 @@
 
 #include "../../config.hpp"
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
 #include "../../tuning.hpp"
 #include "../../types.hpp"
 #include "../bits.hpp"
+
+/// The hybrid's small dispatchers and hot helpers are inlined where they are used
+/// (a call for each would cost as much as the work they do).
+#if defined(__GNUC__) || defined(__clang__)
+#  define PMEMPERM_HYB_INLINE [[gnu::always_inline]] inline
+#else
+#  define PMEMPERM_HYB_INLINE inline
+#endif
 
 namespace pmemperm::detail::hyb {
 
@@ -57,9 +71,10 @@ inline constexpr std::uint32_t chunk_words = static_cast<std::uint32_t>(chunk_pa
 static_assert(chunk_shift == 16, "offsets and word indexes are stored as 16-bit values");
 
 inline constexpr std::uint64_t container_bit = std::uint64_t{1} << 63;
-inline constexpr std::uint64_t inline_bit = 1;
+inline constexpr std::uint64_t inline_bit = 1;  // in the tail
 inline constexpr unsigned inline_count_shift = 1;
 inline constexpr std::uint64_t inline_count_mask = 7;
+inline constexpr std::uint64_t offset_mask = 0xFFFFu;
 inline constexpr std::uint64_t base_mask = max_page & ~static_cast<std::uint64_t>(chunk_pages - 1);
 
 /// Pages an inline slot can hold: four 16-bit offsets fill the slot's tail, and the
@@ -81,21 +96,32 @@ struct slot {
   std::uint64_t head;
   std::uint64_t tail;
   [[nodiscard]] constexpr bool is_run() const noexcept { return (head & container_bit) == 0; }
-  [[nodiscard]] constexpr bool is_inline() const noexcept { return !is_run() && (head & inline_bit) != 0; }
+  [[nodiscard]] constexpr bool is_inline() const noexcept { return !is_run() && (tail & inline_bit) != 0; }
   /// An external container (neither a run nor inline).
-  [[nodiscard]] constexpr bool is_container() const noexcept { return (head & (container_bit | inline_bit)) == container_bit; }
-  /// A run's first page, or a chunk's base (written without a branch: it is
-  /// evaluated at every step of every index search).
-  [[nodiscard]] constexpr page_t key() const noexcept { return head & (((head >> 63) - 1) | base_mask); }
+  [[nodiscard]] constexpr bool is_container() const noexcept { return !is_run() && (tail & inline_bit) == 0; }
+  /// The page the index orders the slot by: a run's first page, a container's
+  /// chunk base, an inline chunk's lowest page (no slot of another chunk lies
+  /// between the base and it). Evaluated at every step of every index search.
+  [[nodiscard]] constexpr page_t key() const noexcept { return head & max_page; }
+  /// The first page of the chunk the slot's key lies in: for a slot held inline
+  /// or in a container, its chunk's base.
+  [[nodiscard]] constexpr page_t chunk() const noexcept { return head & base_mask; }
   /// The last page the slot may hold: a run's last page, or its chunk's last page.
-  [[nodiscard]] constexpr page_t end() const noexcept { return is_run() ? tail : key() + last_offset; }
+  [[nodiscard]] constexpr page_t end() const noexcept { return is_run() ? tail : chunk() + last_offset; }
 
   [[nodiscard]] static constexpr slot run(page_t first, page_t last) noexcept { return slot{first, last}; }
+  /// An inline chunk at base holding n pages, packed as four 16-bit offsets, lowest
+  /// first (the unused ones zero).
   [[nodiscard]] static constexpr slot inline_pages(page_t base, std::uint32_t n, std::uint64_t packed) noexcept {
-    return slot{container_bit | base | inline_bit | (std::uint64_t{n} << inline_count_shift), packed};
+    return slot{container_bit | base | (packed & offset_mask),
+                (packed & ~offset_mask) | inline_bit | (std::uint64_t{n} << inline_count_shift)};
   }
   [[nodiscard]] constexpr std::uint32_t inline_count() const noexcept {
-    return static_cast<std::uint32_t>((head >> inline_count_shift) & inline_count_mask);
+    return static_cast<std::uint32_t>((tail >> inline_count_shift) & inline_count_mask);
+  }
+  /// An inline slot's offsets, packed as inline_pages() takes them.
+  [[nodiscard]] constexpr std::uint64_t inline_packed() const noexcept {
+    return (tail & ~offset_mask) | (head & offset_mask);
   }
 };
 
@@ -243,6 +269,16 @@ inline constexpr geometry geometries[] = {
   const std::size_t skip = round8(2 * std::size_t{geometry_of(h->kind()).keys} * h->cap());
   return static_cast<word_t*>(static_cast<void*>(reinterpret_cast<unsigned char*>(h + 1) + skip));
 }
+/// The same for a container known to be of kind K (the offset folds for a bitmap).
+template <rep K>
+[[nodiscard]] inline word_t* words_of(header* h) noexcept {
+  const std::size_t skip = round8(2 * std::size_t{geometry_of(K).keys} * h->cap());
+  return static_cast<word_t*>(static_cast<void*>(reinterpret_cast<unsigned char*>(h + 1) + skip));
+}
+template <rep K>
+[[nodiscard]] inline const word_t* words_of(const header* h) noexcept {
+  return words_of<K>(const_cast<header*>(h));
+}
 [[nodiscard]] inline const word_t* words_of(const header* h) noexcept {
   return words_of(const_cast<header*>(h));
 }
@@ -266,11 +302,15 @@ inline constexpr geometry geometries[] = {
   return c;
 }
 
-/// A container keeps its capacity while it has room for its need and is not more
-/// than about twice too large (the same rule after grants and revokes, so the bytes
-/// a set holds do not depend on the order that built it).
+/// A container keeps its capacity while it has room for its need and no more than
+/// twice the growth headroom beyond it, plus tuning::hybrid_shrink_slack entries
+/// (so a fresh container, whose size-class round-up adds fewer entries than that
+/// slack, always fits). The same rule holds after grants and revokes, so the
+/// bytes a set holds depend on the order that built it by that band at most; a
+/// container that churns (grows, then shrinks) costs at most about a quarter more
+/// than its need with the default tuning.
 [[nodiscard]] constexpr bool capacity_fits(std::uint32_t cap, std::uint32_t need) noexcept {
-  return cap >= need && cap <= 2 * need + tuning::hybrid_shrink_slack;
+  return cap >= need && cap <= need + 2 * (need / tuning::hybrid_growth_divisor) + tuning::hybrid_shrink_slack;
 }
 
 /// Bytes the chunk would cost in representation k (its slots included).
@@ -289,14 +329,19 @@ inline constexpr geometry geometries[] = {
   if (s.pages == 0) return rep::empty;
   rep best = rep::run_slots;
   std::size_t best_cost = cost(rep::run_slots, s);
-  constexpr rep order[] = {rep::inline_pages, rep::page_list, rep::run_list, rep::word_list, rep::bitmap};
-  for (rep k : order) {
+  // One call per kind, so that each kind's geometry folds into constants.
+  auto consider = [&](rep k) noexcept {
     const std::size_t c = cost(k, s);
     if (c < best_cost) {
       best = k;
       best_cost = c;
     }
-  }
+  };
+  consider(rep::inline_pages);
+  consider(rep::page_list);
+  consider(rep::run_list);
+  consider(rep::word_list);
+  consider(rep::bitmap);
   return best;
 }
 
@@ -317,5 +362,18 @@ inline constexpr geometry geometries[] = {
 }
 
 [[nodiscard]] constexpr std::uint16_t u16(std::uint32_t x) noexcept { return static_cast<std::uint16_t>(x); }
+
+/// Set bits of a word. Without a population-count instruction in the target
+/// (-mpopcnt), std::popcount is a library call; this is a few arithmetic steps.
+[[nodiscard]] constexpr std::uint32_t bit_count(word_t x) noexcept {
+#if defined(__POPCNT__)
+  return static_cast<std::uint32_t>(std::popcount(x));
+#else
+  x = x - ((x >> 1) & 0x5555555555555555u);
+  x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Fu;
+  return static_cast<std::uint32_t>((x * 0x0101010101010101u) >> 56);
+#endif
+}
 
 }  // namespace pmemperm::detail::hyb

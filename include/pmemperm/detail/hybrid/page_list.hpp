@@ -71,16 +71,54 @@ struct page_list {
     return c;
   }
 
+  /// One page costs one search; a wider window, a walk.
+  [[nodiscard]] static census survey(const view& v, std::uint32_t lo, std::uint32_t hi) noexcept {
+    if (lo != hi) return by_walk<page_list>::survey(v, lo, hi);
+    const std::uint16_t* a = keys_of(v.h);
+    const std::uint32_t n = v.h->pages();
+    const std::uint32_t i = lower_u16(a, n, 1, lo);
+    census c;
+    c.first = c.last = i < n && a[i] == lo;
+    c.pages = c.runs = c.first ? 1u : 0u;
+    const std::uint32_t j = c.first ? i + 1 : i;
+    c.below = i > 0 && a[i - 1] + 1u == lo;
+    c.above = j < n && a[j] == lo + 1u;
+    c.head_rest = i > 0 && (a[i - 1] >> 6) == (lo >> 6);
+    c.tail_rest = j < n && (a[j] >> 6) == (lo >> 6);
+    c.words = c.first || c.head_rest || c.tail_rest ? 1u : 0u;
+    c.at = i;
+    return c;
+  }
+
+  /// The same after a survey() of the window: one page needs no search then.
+  static void grant_at(header* h, std::uint32_t lo, std::uint32_t hi, const census& c) noexcept {
+    if (lo != hi || c.at == census::no_entry) return grant(h, lo, hi);
+    std::uint16_t* a = keys_of(h);
+    const std::uint32_t n = h->pages();
+    if (c.first) return;
+    PMEMPERM_ASSERT(n + 1 <= h->cap() && (c.at == n || a[c.at] > lo));
+    std::memmove(a + c.at + 1, a + c.at, (n - c.at) * sizeof(std::uint16_t));
+    a[c.at] = u16(lo);
+  }
+
   /// Adds [lo, hi]. Precondition: cap >= the page count afterwards.
-  static void grant(header* h, std::uint32_t lo, std::uint32_t hi, const window_counts& before) noexcept {
+  static void grant(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
     std::uint16_t* a = keys_of(h);
     const std::uint32_t n = h->pages();
     const std::uint32_t i_lo = lower_u16(a, n, 1, lo);
-    const std::uint32_t i_hi = lo == hi ? i_lo + before.pages : lower_u16(a, n, 1, hi + 1);
+    const std::uint32_t i_hi =
+        lo == hi ? i_lo + (i_lo < n && a[i_lo] == lo ? 1u : 0u) : lower_u16(a, n, 1, hi + 1);
     const std::uint32_t grow = (hi - lo + 1) - (i_hi - i_lo);
     PMEMPERM_ASSERT(n + grow <= h->cap());
     std::memmove(a + i_hi + grow, a + i_hi, (n - i_hi) * sizeof(std::uint16_t));
     for (std::uint32_t o = lo; o <= hi; ++o) a[i_lo + (o - lo)] = u16(o);
+  }
+
+  /// Removes [lo, hi] and returns the census of the window taken before.
+  static census revoke_counted(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+    const census c = survey(view::of(h), lo, hi);
+    static_cast<void>(revoke(h, lo, hi));
+    return c;
   }
 
   /// Removes [lo, hi] and returns the new page count. Never needs room.

@@ -88,12 +88,78 @@ struct run_list {
     return c;
   }
 
+  /// One search, then the pairs the census reads.
+  [[nodiscard]] static census survey(const view& v, std::uint32_t lo, std::uint32_t hi) noexcept {
+    const std::uint16_t* a = keys_of(v.h);
+    const std::uint32_t n = v.h->runs();
+    std::uint32_t from = 0;
+    return census_from(a, n, lo, hi, lower_u16(a + 1, n, 2, survey_lo(lo)), from);
+  }
+
+  /// The census of [lo, hi] from the pairs a[0 .. n), reading from `first`, the
+  /// first pair whose last page is >= survey_lo(lo); sets `from` to the first pair
+  /// whose last page is >= lo (where an edit of the window starts). One pass over
+  /// the pairs the census reads, with no branch on their values but the loops'.
+  [[nodiscard]] PMEMPERM_HYB_INLINE static census census_from(const std::uint16_t* a, std::uint32_t n, std::uint32_t lo, std::uint32_t hi,
+                                          std::uint32_t first, std::uint32_t& from) noexcept {
+    census c;
+    c.at = first;
+    const std::uint32_t wlo = lo & ~63u, whi = hi | 63u;
+    const bool head_word = (lo & 63u) != 0, tail_word = (hi & 63u) != 63u;
+    std::uint32_t j = first;
+    while (j < n && a[2 * j + 1] < lo) ++j;
+    from = j;
+    // Nonzero words among [lo / 64, hi / 64]: the words each pair meeting
+    // [wlo, whi] spans there, less one where a pair starts in the word the one
+    // before it ends in.
+    std::uint32_t words = 0, pages = 0, prev_word = ~0u;
+    auto count_words = [&](std::uint32_t f, std::uint32_t l) noexcept {
+      const std::uint32_t fw = (f > wlo ? f : wlo) >> 6, lw = (l < whi ? l : whi) >> 6;
+      words += lw - fw + 1 - (fw == prev_word ? 1u : 0u);
+      prev_word = lw;
+    };
+    std::uint32_t i = head_word ? first : j;
+    for (; i < j; ++i) count_words(a[2 * i], a[2 * i + 1]);  // in lo's word, below lo
+    for (; i < n && a[2 * i] <= hi; ++i) {                    // meeting [lo, hi]
+      const std::uint32_t f = a[2 * i], l = a[2 * i + 1];
+      count_words(f, l);
+      pages += (l < hi ? l : hi) - (f > lo ? f : lo) + 1;
+    }
+    const std::uint32_t k = i;
+    if (tail_word)
+      for (; i < n && a[2 * i] <= whi; ++i) count_words(a[2 * i], a[2 * i + 1]);  // in hi's word, above hi
+    c.pages = pages;
+    c.runs = k - j;
+    c.words = words;
+    const bool meets = k > j;
+    const std::uint32_t fj = meets ? a[2 * j] : 0u, lk = meets ? a[2 * (k - 1) + 1] : 0u;
+    c.first = meets && fj <= lo;
+    c.last = meets && lk >= hi;
+    c.below = lo > 0 && ((meets && fj < lo) || (j > first && a[2 * (j - 1) + 1] + 1u == lo));
+    c.above = hi < last_offset && ((meets && lk > hi) || (k < n && a[2 * k] == hi + 1));
+    c.head_rest = head_word && ((meets && fj < lo) || j > first);
+    c.tail_rest = tail_word && ((meets && lk > hi) || i > k);
+    return c;
+  }
+
   /// Adds [lo, hi]: the runs touching [lo - 1, hi + 1] collapse into one.
   /// Precondition: cap >= the run count afterwards.
-  static void grant(header* h, std::uint32_t lo, std::uint32_t hi, const window_counts&) noexcept {
+  static void grant(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+    grant_from(h, lo, hi, lower_u16(keys_of(h) + 1, h->runs(), 2, lo > 0 ? lo - 1 : 0));
+  }
+  /// The same after a survey() of the window, whose search it reuses.
+  static void grant_at(header* h, std::uint32_t lo, std::uint32_t hi, const census& c) noexcept {
+    if (c.at == census::no_entry) return grant(h, lo, hi);
+    const std::uint16_t* a = keys_of(h);
+    const std::uint32_t n = h->runs(), below = lo > 0 ? lo - 1 : 0;
+    std::uint32_t from = c.at;  // the first pair whose last page is >= survey_lo(lo)
+    while (from < n && a[2 * from + 1] < below) ++from;
+    grant_from(h, lo, hi, from);
+  }
+  /// The same, given the first pair whose last page is >= lo - 1.
+  static void grant_from(header* h, std::uint32_t lo, std::uint32_t hi, std::uint32_t from) noexcept {
     std::uint16_t* a = keys_of(h);
     const std::uint32_t n = h->runs();
-    const std::uint32_t from = lower_u16(a + 1, n, 2, lo > 0 ? lo - 1 : 0);
     std::uint32_t to = from;
     while (to < n && a[2 * to] <= hi + 1) ++to;
     PMEMPERM_ASSERT(n + 1 - (to - from) <= h->cap());
@@ -114,12 +180,33 @@ struct run_list {
     return i < h->runs() && a[2 * i] < lo && a[2 * i + 1] > hi;
   }
 
+  /// Removes [lo, hi] and returns the census of the window taken before, in one
+  /// search. Precondition: if splits(), cap > runs.
+  PMEMPERM_HYB_INLINE static census revoke_counted(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+    const std::uint16_t* a = keys_of(h);
+    const std::uint32_t n = h->runs();
+    std::uint32_t i = find(h, lo);  // the first pair whose last page is >= lo
+    if (i < n && a[2 * i] < lo && a[2 * i + 1] > hi) {  // a split, the common revoke: nothing more to read
+      static_cast<void>(revoke_at(h, lo, hi, i));
+      return census_inside_run(lo, hi);
+    }
+    const std::uint32_t from = survey_lo(lo);
+    while (i > 0 && a[2 * (i - 1) + 1] >= from) --i;
+    std::uint32_t at = 0;
+    const census c = census_from(a, n, lo, hi, i, at);
+    static_cast<void>(revoke_at(h, lo, hi, at));
+    return c;
+  }
+
   /// Removes [lo, hi] and returns the new run count. Precondition: if splits(),
   /// cap > runs.
   static std::uint32_t revoke(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+    return revoke_at(h, lo, hi, find(h, lo));
+  }
+  /// The same, given the first pair whose last page is >= lo.
+  static std::uint32_t revoke_at(header* h, std::uint32_t lo, std::uint32_t hi, std::uint32_t from) noexcept {
     std::uint16_t* a = keys_of(h);
     const std::uint32_t n = h->runs();
-    std::uint32_t from = find(h, lo);
     if (from < n && a[2 * from] < lo && a[2 * from + 1] > hi) {  // a split
       PMEMPERM_ASSERT(n < h->cap());
       std::memmove(a + 2 * (from + 1), a + 2 * from, (n - from) * 2 * sizeof(std::uint16_t));

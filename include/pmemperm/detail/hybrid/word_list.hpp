@@ -23,7 +23,7 @@ struct word_list {
     const std::uint16_t* idx = keys_of(v.h);
     const std::uint32_t n = v.h->words();
     const std::uint32_t i = lower_u16(idx, n, 1, off >> 6);
-    return i < n && idx[i] == (off >> 6) && ((words_of(v.h)[i] >> (off & 63u)) & 1u) != 0;
+    return i < n && idx[i] == (off >> 6) && ((words_of<kind>(v.h)[i] >> (off & 63u)) & 1u) != 0;
   }
 
   /// Calls f(first, last) -> bool for each maximal run clipped to [lo, hi],
@@ -31,7 +31,7 @@ struct word_list {
   template <class F>
   static bool walk(const view& v, std::uint32_t lo, std::uint32_t hi, F&& f) noexcept {
     const std::uint16_t* idx = keys_of(v.h);
-    const word_t* w = words_of(v.h);
+    const word_t* w = words_of<kind>(v.h);
     const std::uint32_t n = v.h->words(), wl = lo >> 6, wh = hi >> 6;
     run_builder rb;
     auto emit = [&](page_range r) noexcept {
@@ -59,14 +59,46 @@ struct word_list {
     return by_walk<word_list>::count_window(v, lo, hi);
   }
 
+  /// One search, then the words the census reads.
+  [[nodiscard]] static census survey(const view& v, std::uint32_t lo, std::uint32_t hi) noexcept {
+    const std::uint16_t* idx = keys_of(v.h);
+    const word_t* w = words_of<kind>(v.h);
+    const std::uint32_t n = v.h->words();
+    const std::uint32_t first = lower_u16(idx, n, 1, survey_lo(lo) >> 6);
+    std::uint32_t i = first;
+    census c = census_of_words(lo, hi, [&](std::uint32_t wi) noexcept -> word_t {
+      while (i < n && idx[i] < wi) ++i;
+      return i < n && idx[i] == wi ? w[i] : word_t{0};
+    });
+    c.at = first;
+    return c;
+  }
+
   /// Adds [lo, hi]: every word of the window is then present. Precondition: cap >=
   /// the word count afterwards.
-  static void grant(header* h, std::uint32_t lo, std::uint32_t hi, const window_counts&) noexcept {
-    std::uint16_t* a = keys_of(h);
-    word_t* w = words_of(h);
+  static void grant(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+    const std::uint16_t* a = keys_of(h);
+    const std::uint32_t n = h->words();
+    grant_between(h, lo, hi, lower_u16(a, n, 1, lo >> 6), lower_u16(a, n, 1, (hi >> 6) + 1));
+  }
+  /// The same after a survey() of the window, whose search it reuses.
+  static void grant_at(header* h, std::uint32_t lo, std::uint32_t hi, const census& c) noexcept {
+    if (c.at == census::no_entry) return grant(h, lo, hi);
+    const std::uint16_t* a = keys_of(h);
     const std::uint32_t n = h->words(), wl = lo >> 6, wh = hi >> 6;
-    const std::uint32_t i_lo = lower_u16(a, n, 1, wl);
-    const std::uint32_t i_hi = lower_u16(a, n, 1, wh + 1);
+    std::uint32_t i_lo = c.at;  // the first entry at or above survey_lo(lo)'s word
+    while (i_lo < n && a[i_lo] < wl) ++i_lo;
+    std::uint32_t i_hi = i_lo;
+    while (i_hi < n && a[i_hi] <= wh) ++i_hi;
+    grant_between(h, lo, hi, i_lo, i_hi);
+  }
+  /// The same, given the list's first entry in the window's words and the first
+  /// one past them.
+  static void grant_between(header* h, std::uint32_t lo, std::uint32_t hi, std::uint32_t i_lo,
+                            std::uint32_t i_hi) noexcept {
+    std::uint16_t* a = keys_of(h);
+    word_t* w = words_of<kind>(h);
+    const std::uint32_t n = h->words(), wl = lo >> 6, wh = hi >> 6;
     const std::uint32_t grow = (wh - wl + 1) - (i_hi - i_lo);
     PMEMPERM_ASSERT(n + grow <= h->cap());
     std::memmove(a + i_hi + grow, a + i_hi, (n - i_hi) * sizeof(std::uint16_t));
@@ -81,14 +113,40 @@ struct word_list {
     }
   }
 
+  /// Removes [lo, hi] and returns the census of the window taken before, in one
+  /// search. Never needs room.
+  PMEMPERM_HYB_INLINE static census revoke_counted(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+    const std::uint16_t* idx = keys_of(h);
+    const word_t* w = words_of<kind>(h);
+    const std::uint32_t n = h->words(), wl = lo >> 6, wh = hi >> 6;
+    const std::uint32_t start = lower_u16(idx, n, 1, survey_lo(lo) >> 6);
+    std::uint32_t i = start;
+    const census c = census_of_words(lo, hi, [&](std::uint32_t wi) noexcept -> word_t {
+      while (i < n && idx[i] < wi) ++i;
+      return i < n && idx[i] == wi ? w[i] : word_t{0};
+    });
+    std::uint32_t i_lo = start;
+    while (i_lo < n && idx[i_lo] < wl) ++i_lo;
+    std::uint32_t i_hi = i_lo;
+    while (i_hi < n && idx[i_hi] <= wh) ++i_hi;
+    static_cast<void>(revoke_between(h, lo, hi, i_lo, i_hi));
+    return c;
+  }
+
   /// Removes [lo, hi] and returns the new word count; words left empty leave the
   /// list. Never needs room.
   static std::uint32_t revoke(header* h, std::uint32_t lo, std::uint32_t hi) noexcept {
+    const std::uint16_t* a = keys_of(h);
+    const std::uint32_t n = h->words();
+    return revoke_between(h, lo, hi, lower_u16(a, n, 1, lo >> 6), lower_u16(a, n, 1, (hi >> 6) + 1));
+  }
+  /// The same, given the list's first entry in the window's words and the first
+  /// one past them.
+  static std::uint32_t revoke_between(header* h, std::uint32_t lo, std::uint32_t hi, std::uint32_t i_lo,
+                                      std::uint32_t i_hi) noexcept {
     std::uint16_t* a = keys_of(h);
-    word_t* w = words_of(h);
-    const std::uint32_t n = h->words(), wl = lo >> 6, wh = hi >> 6;
-    const std::uint32_t i_lo = lower_u16(a, n, 1, wl);
-    const std::uint32_t i_hi = lower_u16(a, n, 1, wh + 1);
+    word_t* w = words_of<kind>(h);
+    const std::uint32_t n = h->words();
     std::uint32_t out = i_lo;
     for (std::uint32_t i = i_lo; i < i_hi; ++i) {
       const word_t x = w[i] & ~word_mask(a[i], lo, hi);
@@ -107,7 +165,7 @@ struct word_list {
   template <class Source>
   static void fill(header* h, Source&& source) noexcept {
     std::uint16_t* a = keys_of(h);
-    word_t* w = words_of(h);
+    word_t* w = words_of<kind>(h);
     std::uint32_t n = 0;
     source([&](std::uint32_t f, std::uint32_t l) noexcept {
       for (std::uint32_t wi = f >> 6; wi <= (l >> 6); ++wi) {
@@ -124,7 +182,7 @@ struct word_list {
 
   static void copy(const header* from, header* to) noexcept {
     std::memcpy(keys_of(to), keys_of(from), std::size_t{from->words()} * sizeof(std::uint16_t));
-    std::memcpy(words_of(to), words_of(from), std::size_t{from->words()} * sizeof(word_t));
+    std::memcpy(words_of<kind>(to), words_of<kind>(from), std::size_t{from->words()} * sizeof(word_t));
   }
 };
 
