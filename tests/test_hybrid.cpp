@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <map>
+#include <random>
 #include <vector>
 
 #include <pmemperm/backends/hybrid.hpp>
@@ -170,4 +172,79 @@ TEST_CASE("hybrid: W6 built in sorted, reverse and random order has one shape", 
   REQUIRE(d.check_invariants());
   REQUIRE(shape_of(d) == shape_of(e));
   REQUIRE(d.count() == e.count());
+}
+
+TEST_CASE("hybrid: single pages in and out of whole-chunk bitmaps keep every count exact", "[hybrid]") {
+  // The one-page fast paths of a bitmap chunk (grant and revoke) work out the
+  // chunk's counts and the set's run count from the neighbouring bits. Pages at
+  // word borders, next to the chunk's ends and in the neighbouring chunks check
+  // them against a plain model, as do the conversions a revoke can cause.
+  std::mt19937_64 rng(20261206);
+  const page_t base = 7 * chunk;
+  const page_t lo = base - 64, hi = base + chunk + 63;  // the chunk and a word of either neighbour
+  std::vector<bool> model(static_cast<std::size_t>(hi - lo + 1), false);
+  alloc_stats st;
+  hybrid<counting_allocator<>> s{counting_allocator<>(st)};
+  const auto pick = [&]() -> page_t {
+    static constexpr page_t edges[] = {0, 1, 2, 62, 63, 64, 65, 127, 128};
+    switch (rng() % 4) {
+      case 0: return base + edges[rng() % std::size(edges)];
+      case 1: return base + chunk - 1 - edges[rng() % std::size(edges)];
+      case 2: return (rng() % 2 == 0 ? base - 1 - rng() % 64 : base + chunk + rng() % 64);
+      default: return base + rng() % chunk;
+    }
+  };
+  const auto runs_of_model = [&]() {
+    std::size_t runs = 0;
+    for (std::size_t i = 0; i < model.size(); ++i) runs += model[i] && (i == 0 || !model[i - 1]) ? 1u : 0u;
+    return runs;
+  };
+  // Dense enough for a bitmap: every other page, then a random half of the rest.
+  for (page_t p = base; p < base + chunk; p += 2) model[static_cast<std::size_t>(p - lo)] = true;
+  for (page_t p = base + 1; p < base + chunk; p += 2) model[static_cast<std::size_t>(p - lo)] = rng() % 2 == 0;
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (model[i]) REQUIRE(s.grant(page_range::single(lo + i)) == errc::ok);
+  REQUIRE(detail::hyb::inspector::representation_at(s, base) == rep::bitmap);
+  std::uint64_t pages = static_cast<std::uint64_t>(std::count(model.begin(), model.end(), true));
+  std::size_t runs = runs_of_model();
+  REQUIRE(s.count() == pages);
+  REQUIRE(s.range_count() == runs);
+  std::size_t kinds_left_bitmap = 0;
+  // First edits at random places, then every page of the window once in a random
+  // order, mostly revoked: the chunk thins out through its other forms.
+  std::vector<page_t> sweep;
+  for (page_t p = lo; p <= hi; ++p) sweep.push_back(p);
+  std::shuffle(sweep.begin(), sweep.end(), rng);
+  const std::size_t random_steps = 30000;
+  for (std::size_t step = 0; step < random_steps + sweep.size(); ++step) {
+    const page_t p = step < random_steps ? pick() : sweep[step - random_steps];
+    const bool grant = step < random_steps ? rng() % 3 == 0 : rng() % 16 == 0;
+    INFO("step " << step << (grant ? " grant " : " revoke ") << p);
+    std::vector<page_range> seen;
+    const auto note = [&](page_range r) { seen.push_back(r); };
+    const bool had = model[static_cast<std::size_t>(p - lo)];
+    REQUIRE((grant ? s.grant(page_range::single(p), note) : s.revoke(page_range::single(p), note)) == errc::ok);
+    if (had != grant) {  // the model's counts, kept step by step and recounted now and then
+      const std::size_t i = static_cast<std::size_t>(p - lo);
+      const bool left = i > 0 && model[i - 1], right = i + 1 < model.size() && model[i + 1];
+      const std::size_t joined = (left ? 1u : 0u) + (right ? 1u : 0u);
+      pages = grant ? pages + 1 : pages - 1;
+      runs = grant ? runs + 1 - joined : runs + joined - 1;
+      model[i] = grant;
+    }
+    REQUIRE(seen.size() == (had != grant ? 1u : 0u));
+    if (!seen.empty()) REQUIRE(seen.front() == page_range::single(p));
+    REQUIRE(s.contains(p) == grant);
+    REQUIRE(s.count() == pages);
+    REQUIRE(s.range_count() == runs);
+    REQUIRE(s.memory_bytes() == st.live_bytes);
+    if (detail::hyb::inspector::representation_at(s, base) != rep::bitmap) ++kinds_left_bitmap;
+    if (step % 4096 == 0) {
+      REQUIRE(s.check_invariants());
+      REQUIRE(pages == static_cast<std::uint64_t>(std::count(model.begin(), model.end(), true)));
+      REQUIRE(runs == runs_of_model());
+    }
+  }
+  REQUIRE(s.check_invariants());
+  REQUIRE(kinds_left_bitmap > 0);  // the revokes did take the chunk out of its bitmap
 }

@@ -6,10 +6,9 @@
 // (checked here without compiling the call; tests/hypervisor_profile/check.sh
 // also compiles such a call and checks that the error names the concept).
 //
-// Run over the backends that call their visitors through detail::visit
-// (capped_page, flat_bitmap, chunked_bitmap at two chunk sizes, hybrid, icl_set),
-// over permission_map and over synchronized_permission_map. A backend joins
-// visitor_backends (and instantiate.cpp's visitors<> list) once it does.
+// Run over every backend (capped_page, flat_bitmap, chunked_bitmap at two chunk
+// sizes, hybrid, rangeset, icl_set), over permission_map and over
+// synchronized_permission_map.
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -21,6 +20,7 @@
 #include <pmemperm/backends/capped_page.hpp>
 #include <pmemperm/backends/chunked_bitmap.hpp>
 #include <pmemperm/backends/hybrid.hpp>
+#include <pmemperm/backends/rangeset.hpp>
 #include <pmemperm/detail/visitor.hpp>
 #include <pmemperm/permission_map.hpp>
 #include <pmemperm/synchronized.hpp>
@@ -43,6 +43,7 @@ using visitor_backends = std::tuple<                                        //
     heap_kind<with_pages<chunked_bitmap, 32768>::type, "chunked_bitmap">,   //
     heap_kind<with_pages<chunked_bitmap, 64>::type, "chunked_bitmap<64>">,  //
     heap_kind<hybrid, "hybrid">,                                            //
+    heap_kind<rangeset, "rangeset">,                                        //
     heap_kind<icl_set, "icl_set", /*IsOracle=*/true>>;
 
 /// Four runs; the second covers whole 64-page chunks and crosses chunk edges.

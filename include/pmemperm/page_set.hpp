@@ -20,7 +20,8 @@
 namespace pmemperm {
 namespace detail {
 
-/// The visitor type the concept checks grant/revoke with: f(page_range) -> void.
+/// The void visitor type the concept checks grant, revoke and for_each_range
+/// with: f(page_range) -> void.
 struct range_visitor_archetype {
   /// Does nothing.
   void operator()(page_range) const noexcept {}
@@ -56,7 +57,7 @@ struct range_predicate_archetype {
 ///    window). f is a range_visitor: it returns void (every run is visited) or
 ///    something convertible to bool (false stops the walk). Returns false iff f
 ///    stopped it. A type that is not a range_visitor is rejected at the call, by the
-///    range_visitor constraint. (The concept below checks the bool form.)
+///    range_visitor constraint. (The concept below checks both forms.)
 ///  - `s.assign(cs)` -> errc: become a copy of cs (strong guarantee).
 ///  - memory pressure: `s.reserve(n)` -> errc: keep what the next n revokes (one
 ///    range each) need, so they are exact even if every allocation is refused (0:
@@ -91,6 +92,8 @@ concept page_set =
       { cs.memory_bytes() } noexcept -> std::same_as<std::size_t>;
       { cs.for_each_range(f) } noexcept -> std::same_as<bool>;
       { cs.for_each_range(r, f) } noexcept -> std::same_as<bool>;
+      { cs.for_each_range(v) } noexcept -> std::same_as<bool>;
+      { cs.for_each_range(r, v) } noexcept -> std::same_as<bool>;
       { s.assign(cs) } noexcept -> std::same_as<errc>;
       { s.revoke_exact(r) } noexcept -> std::same_as<errc>;
       { s.revoke_exact(r, v) } noexcept -> std::same_as<errc>;

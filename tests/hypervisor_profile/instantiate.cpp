@@ -11,8 +11,7 @@
 // yet is skipped; a new backend needs a guarded include, a guarded explicit
 // instantiation of the class and a guarded block instantiating entry<> for it.
 // visitors<> (void-returning and bool-returning visitors through every visitor
-// API) is instantiated for each backend that takes both kinds (detail/visitor.hpp):
-// a backend joins that list once it calls its visitors through detail::visit.
+// API, detail/visitor.hpp) is instantiated for every backend.
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -187,6 +186,7 @@ template struct entry<pmemperm::rangeset<>>;
 template pmemperm::rangeset<>* entry<pmemperm::rangeset<>>::make(void*);
 template struct entry<pmemperm::rangeset<counting>>;
 template pmemperm::rangeset<counting>* entry<pmemperm::rangeset<counting>>::make(void*, counting);
+template struct visitors<pmemperm::rangeset<>>;
 #endif
 
 #if __has_include(<pmemperm/backends/capped_page.hpp>)

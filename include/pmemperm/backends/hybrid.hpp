@@ -1360,6 +1360,8 @@ class hybrid {
       return fast::done;
     }
     header* h = detail::hyb::container_of(s);
+    if (lo == hi && lo > 0 && hi < last_offset && h->kind() == rep::bitmap)
+      return revoke_bitmap_page(c, h, lo, r.first, on_removed);
     if (h->kind() == rep::run_list && h->cap() <= h->runs() && detail::hyb::run_list::splits(h, lo, hi))
       return fast::declined;  // a split with no free pair: the general path asks for one
     report_pieces(view::of(h), base, lo, hi, on_removed);
@@ -1377,6 +1379,37 @@ class hybrid {
     if (detail::hyb::rep_for(after) != h->kind() ||
         !detail::hyb::capacity_fits(h->cap(), need_of(h->kind(), after))) {
       normalize(base, c, after);
+      tree_.settle();
+    }
+    return fast::done;
+  }
+
+  /// One page out of a whole-chunk bitmap (strictly inside the chunk), the mirror
+  /// of grant_bitmap_page(): a few bit tests give the chunk's new counts. A bitmap
+  /// needs no memory to lose a page; only if the chunk is now cheaper in another
+  /// form is it converted (normalize(), which never fails).
+  template <class F>
+  fast revoke_bitmap_page(cursor c, header* h, std::uint32_t off, page_t page, F& on_removed) noexcept {
+    detail::word_t* w = detail::hyb::words_of<rep::bitmap>(h);
+    const detail::word_t bit = detail::word_t{1} << (off & 63u);
+    detail::word_t& word = w[off >> 6];
+    if ((word & bit) == 0) return fast::done;
+    const bool below = detail::hyb::bitmap::test(w, off - 1), above = detail::hyb::bitmap::test(w, off + 1);
+    word &= ~bit;
+    const stats now = h->counts();
+    // Runs: a page between two granted ones splits its run; a lone page was a run.
+    const stats after{now.pages - 1u, now.runs + (below && above ? 1u : 0u) - (!below && !above ? 1u : 0u),
+                      now.words - (word == 0 ? 1u : 0u)};
+    h->set_counts(after);
+    detail::notify(on_removed, page_range::single(page));
+    --pages_;
+    runs_ = runs_ + after.runs - now.runs;
+    if (PMEMPERM_UNLIKELY(after.pages == 0)) {
+      free_container(h);
+      tree_.erase(c, 1);
+      tree_.settle();
+    } else if (detail::hyb::rep_for(after) != rep::bitmap) {
+      normalize(detail::hyb::base_of(page), c, after);
       tree_.settle();
     }
     return fast::done;

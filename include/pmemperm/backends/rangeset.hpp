@@ -41,13 +41,15 @@
 // Visitors run while the operation is in progress and must not access the set.
 #pragma once
 
+#include "../config.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
 #include "../allocator.hpp"
-#include "../config.hpp"
 #include "../detail/btree.hpp"
+#include "../detail/visitor.hpp"
 #include "../page_set.hpp"
 #include "../types.hpp"
 
@@ -101,7 +103,7 @@ class rangeset {
   [[nodiscard]] errc grant(page_range r) noexcept { return grant(r, [](page_range) noexcept {}); }
 
   /// Grants r, f sees each new piece: O(log n + k); ok, or invalid_range/out_of_memory with nothing changed.
-  template <class F>
+  template <range_visitor F>
   [[nodiscard]] errc grant(page_range r, F&& on_added) noexcept {
     if (!r.valid()) return errc::invalid_range;
     // One descent finds where r.first goes and, next to it, the first run that
@@ -113,13 +115,13 @@ class rangeset {
       if (tree_.insert_is_settled(pos)) {  // the common case: a free slot, the reserve full
         tree_.insert_at(pos, entry{r.first, r.last});
         pages_ += r.size();
-        on_added(r);
+        detail::notify(on_added, r);
         return errc::ok;
       }
       if (const errc e = tree_.prepare_insert(r.first); e != errc::ok) return e;
       tree_.insert(entry{r.first, r.last});
       pages_ += r.size();
-      on_added(r);
+      detail::notify(on_added, r);
       tree_.settle();
       return errc::ok;
     }
@@ -134,7 +136,7 @@ class rangeset {
     for (cursor d = c; d && tree_[d].first <= r.last + 1; d = tree_.next(d)) {
       const entry& e = tree_[d];
       if (e.first > cur) {
-        on_added(page_range{cur, e.first - 1});
+        detail::notify(on_added, page_range{cur, e.first - 1});
         added += e.first - cur;
       }
       if (e.last + 1 > cur) cur = e.last + 1;
@@ -142,7 +144,7 @@ class rangeset {
       ++touched;
     }
     if (cur <= r.last) {
-      on_added(page_range{cur, r.last});
+      detail::notify(on_added, page_range{cur, r.last});
       added += r.last - cur + 1;
     }
     entry& head = tree_[c];
@@ -161,7 +163,7 @@ class rangeset {
   [[nodiscard]] errc revoke(page_range r) noexcept { return revoke(r, [](page_range) noexcept {}); }
 
   /// Removes r, f sees each piece: O(log n + k); ok, revoked_extra (memory refused), invalid_range (no change).
-  template <class F>
+  template <range_visitor F>
   [[nodiscard]] errc revoke(page_range r, F&& on_removed) noexcept {
     return revoke_impl(r, on_removed, false);
   }
@@ -170,7 +172,7 @@ class rangeset {
   [[nodiscard]] errc revoke_exact(page_range r) noexcept { return revoke_exact(r, [](page_range) noexcept {}); }
 
   /// Removes exactly r, f sees each piece: O(log n + k); ok, or invalid_range/out_of_memory, nothing changed.
-  template <class F>
+  template <range_visitor F>
   [[nodiscard]] errc revoke_exact(page_range r, F&& on_removed) noexcept {
     return revoke_impl(r, on_removed, true);
   }
@@ -210,7 +212,7 @@ class rangeset {
     std::uint64_t removed = 0;
     cursor d = c;
     if (e.first < r.first) {  // the head run loses its tail
-      on_removed(page_range{r.first, e.last});
+      detail::notify(on_removed, page_range{r.first, e.last});
       removed += e.last - r.first + 1;
       e.last = r.first - 1;
       d = tree_.next(d);
@@ -219,13 +221,13 @@ class rangeset {
     cursor first_inner{};
     for (; d && tree_[d].last <= r.last; d = tree_.next(d)) {
       const entry& x = tree_[d];
-      on_removed(page_range{x.first, x.last});
+      detail::notify(on_removed, page_range{x.first, x.last});
       removed += x.last - x.first + 1;
       if (inner++ == 0) first_inner = d;
     }
     if (d && tree_[d].first <= r.last) {  // the tail run loses its head
       entry& t = tree_[d];
-      on_removed(page_range{t.first, r.last});
+      detail::notify(on_removed, page_range{t.first, r.last});
       removed += r.last - t.first + 1;
       t.first = r.last + 1;
       tree_.key_raised(d);
@@ -286,20 +288,20 @@ class rangeset {
   }
 
   /// Calls f on each run in order until f returns false: O(runs visited); false iff f stopped; never fails.
-  template <class F>
+  template <range_visitor F>
   [[nodiscard]] bool for_each_range(F&& f) const noexcept {
     for (cursor c = tree_.first(); c; c = tree_.next(c))
-      if (!static_cast<bool>(f(page_range{tree_[c].first, tree_[c].last}))) return false;
+      if (!detail::visit(f, page_range{tree_[c].first, tree_[c].last})) return false;
     return true;
   }
   /// The same for runs clipped to window (none if invalid): O(log n + runs visited); never fails.
-  template <class F>
+  template <range_visitor F>
   [[nodiscard]] bool for_each_range(page_range window, F&& f) const noexcept {
     if (!window.valid()) return true;
     for (cursor c = first_overlapping(window.first); c && tree_[c].first <= window.last; c = tree_.next(c)) {
       const entry& e = tree_[c];
       const page_range x{e.first < window.first ? window.first : e.first, e.last > window.last ? window.last : e.last};
-      if (!static_cast<bool>(f(x))) return false;
+      if (!detail::visit(f, x)) return false;
     }
     return true;
   }
@@ -356,7 +358,7 @@ class rangeset {
       e.last = r.first - 1;
       tree_.insert_at(pos, right);
       pages_ -= r.size();
-      on_removed(r);
+      detail::notify(on_removed, r);
       tree_.settle();
       return errc::ok;
     }
@@ -370,7 +372,7 @@ class rangeset {
     e.last = r.first - 1;
     tree_.insert(right);
     pages_ -= r.size();
-    on_removed(r);
+    detail::notify(on_removed, r);
     tree_.settle();
     return errc::ok;
   }
@@ -396,9 +398,9 @@ class rangeset {
     }
     if (victim) {
       const entry x = tree_[victim];
-      if (x.first < e.first) on_removed(page_range{x.first, x.last});
-      on_removed(r);
-      if (x.first > e.first) on_removed(page_range{x.first, x.last});
+      if (x.first < e.first) detail::notify(on_removed, page_range{x.first, x.last});
+      detail::notify(on_removed, r);
+      if (x.first > e.first) detail::notify(on_removed, page_range{x.first, x.last});
       tree_.erase(victim, 1);
       PMEMPERM_ASSERT(tree_.insert_ready(r.last + 1));
       const cursor d = tree_.find_last_le(r.first);
@@ -418,7 +420,7 @@ class rangeset {
       tree_[c].last = r.first - 1;
     }
     pages_ -= gone.size();
-    on_removed(gone);
+    detail::notify(on_removed, gone);
     tree_.settle();
     return errc::revoked_extra;
   }

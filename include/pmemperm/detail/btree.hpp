@@ -51,6 +51,8 @@
 // has room for all t.
 #pragma once
 
+#include "../config.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -59,7 +61,6 @@
 #include <utility>
 
 #include "../allocator.hpp"
-#include "../config.hpp"
 #include "../types.hpp"
 
 namespace pmemperm::detail {
