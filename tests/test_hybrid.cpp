@@ -248,3 +248,57 @@ TEST_CASE("hybrid: single pages in and out of whole-chunk bitmaps keep every cou
   REQUIRE(s.check_invariants());
   REQUIRE(kinds_left_bitmap > 0);  // the revokes did take the chunk out of its bitmap
 }
+
+TEST_CASE("hybrid: single pages into a word list keep every count exact", "[hybrid]") {
+  // The one-page grant into a word list finds the page's word (or where it goes),
+  // reads the neighbouring bits, in the same word or in the list's neighbouring
+  // entries, and may insert the word. Pages at bits 0 and 63, next to present and
+  // absent words, checked against a plain model after every step.
+  std::mt19937_64 rng(61206);
+  const page_t base = 3 * chunk;
+  std::vector<bool> model(static_cast<std::size_t>(chunk), false);
+  alloc_stats st;
+  hybrid<counting_allocator<>> s{counting_allocator<>(st)};
+  // Forty words, every eighth, about half full: cheapest as a word list.
+  for (std::uint32_t k = 0; k < 40; ++k)
+    for (std::uint32_t b = 0; b < 64; ++b)
+      if (rng() % 2 == 0) model[8 * k * 64 + 64 + b] = true;
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (model[i]) REQUIRE(s.grant(page_range::single(base + i)) == errc::ok);
+  REQUIRE(detail::hyb::inspector::representation_at(s, base) == rep::word_list);
+  std::uint64_t pages = static_cast<std::uint64_t>(std::count(model.begin(), model.end(), true));
+  std::size_t runs = 0;
+  for (std::size_t i = 0; i < model.size(); ++i) runs += model[i] && (i == 0 || !model[i - 1]) ? 1u : 0u;
+  std::size_t as_word_list = 0;
+  for (int step = 0; step < 4000; ++step) {
+    // A word of the list or one next to it, and a bit biased to its ends.
+    const std::uint32_t word = 8 * static_cast<std::uint32_t>(rng() % 40) + 1 + static_cast<std::uint32_t>(rng() % 3) - 1;
+    const std::uint32_t bit = rng() % 3 == 0 ? (rng() % 2 == 0 ? 0u : 63u) : static_cast<std::uint32_t>(rng() % 64);
+    const std::size_t i = std::size_t{word} * 64 + bit;
+    const bool grant = rng() % 4 != 0;
+    INFO("step " << step << (grant ? " grant " : " revoke ") << "offset " << i);
+    const bool was_word_list = detail::hyb::inspector::representation_at(s, base) == rep::word_list;
+    std::vector<page_range> seen;
+    const auto note = [&](page_range r) { seen.push_back(r); };
+    const page_range r = page_range::single(base + i);
+    REQUIRE((grant ? s.grant(r, note) : s.revoke(r, note)) == errc::ok);
+    if (model[i] != grant) {
+      const bool left = i > 0 && model[i - 1], right = i + 1 < model.size() && model[i + 1];
+      const std::size_t joined = (left ? 1u : 0u) + (right ? 1u : 0u);
+      pages = grant ? pages + 1 : pages - 1;
+      runs = grant ? runs + 1 - joined : runs + joined - 1;
+      model[i] = grant;
+      REQUIRE(seen.size() == 1);
+      REQUIRE(seen.front() == r);
+      if (grant && was_word_list) ++as_word_list;
+    } else {
+      REQUIRE(seen.empty());
+    }
+    REQUIRE(s.contains(base + i) == grant);
+    REQUIRE(s.count() == pages);
+    REQUIRE(s.range_count() == runs);
+    REQUIRE(s.memory_bytes() == st.live_bytes);
+    REQUIRE(s.check_invariants());
+  }
+  REQUIRE(as_word_list > 100);  // the grants did go into a word list
+}

@@ -325,7 +325,8 @@ class permission_map {
   /// domain, one range, or ranges all held already: no copy). An empty span is ok
   /// and creates nothing. Errors, all with nothing changed (the strong guarantee,
   /// memory_bytes() included; no domain created): invalid_range (any range
-  /// invalid); out_of_memory; budget_exceeded; capacity_exceeded.
+  /// invalid); out_of_memory; budget_exceeded; capacity_exceeded (a fixed-capacity
+  /// set, only when the result does not fit, whatever the order of rs).
   [[nodiscard]] errc permit_all(Domain d, std::span<const page_range> rs) noexcept {
     for (const page_range& r : rs)
       if (!r.valid()) return errc::invalid_range;
@@ -342,8 +343,7 @@ class permission_map {
       // A new domain's set is private until indexed: no copy needed.
       rec = new_record(d);
       if (rec == nullptr) return errc::out_of_memory;
-      errc e = errc::ok;
-      for (std::size_t i = 0; e == errc::ok && i < rs.size(); ++i) e = grant_metered(*rec, *rec->set, rs[i]);
+      errc e = grant_all_with(rec->meter[rec->current], *rec->set, rs);
       if (e == errc::ok) e = attach(rec);
       if (e != errc::ok) free_record(rec);
       return e;
@@ -354,7 +354,7 @@ class permission_map {
     set_type* scratch = new_set(*rec, spare);
     errc e = scratch != nullptr ? errc::ok : errc::out_of_memory;
     if (e == errc::ok) e = assign_metered(m, *scratch, *rec->set);
-    for (std::size_t i = 0; e == errc::ok && i < rs.size(); ++i) e = grant_metered_with(m, *scratch, rs[i]);
+    if (e == errc::ok) e = grant_all_with(m, *scratch, rs);
     if (e == errc::ok) {
       delete_set(rec->set);
       rec->set = scratch;
@@ -580,6 +580,38 @@ class permission_map {
       if (s.memory_bytes() > m.budget) return errc::budget_exceeded;
     }
     return metered(m, [&]() noexcept { return s.grant(r); });
+  }
+  /// Grants every range of rs to s, metered by m; the first error ends it. For a
+  /// set of fixed capacity the order matters: in the given order, a range that adds
+  /// a run may overflow the set before a later one joins runs, although the result
+  /// fits. There the ranges that touch what s holds go first (none adds a run), and
+  /// a range that touches nothing only when no other is left; the run count then
+  /// never exceeds the larger of its values before and after, so capacity_exceeded
+  /// means that the result does not fit. O(k^2) checks for k ranges at worst.
+  errc grant_all_with(domain_meter& m, set_type& s, std::span<const page_range> rs) noexcept {
+    if constexpr (!requires { set_type::capacity; }) {
+      for (const page_range& r : rs)
+        if (const errc e = grant_metered_with(m, s, r); e != errc::ok) return e;
+      return errc::ok;
+    } else {
+      for (;;) {
+        const page_range* lone = nullptr;  // the first range that touches nothing
+        bool granted = false;
+        for (const page_range& r : rs) {
+          if (s.contains_all(r)) continue;
+          const page_range near{r.first > 0 ? r.first - 1 : 0, r.last < max_page ? r.last + 1 : max_page};
+          if (!s.contains_any(near)) {
+            if (lone == nullptr) lone = &r;
+            continue;
+          }
+          if (const errc e = grant_metered_with(m, s, r); e != errc::ok) return e;
+          granted = true;
+        }
+        if (lone == nullptr) return errc::ok;  // every range is held now
+        if (!granted)
+          if (const errc e = grant_metered_with(m, s, *lone); e != errc::ok) return e;
+      }
+    }
   }
   errc assign_metered(domain_meter& m, set_type& to, const set_type& from) noexcept {
     return metered(m, [&]() noexcept { return to.assign(from); });

@@ -512,8 +512,11 @@ class hybrid {
     if (!holds_chunk(c, base)) return grant_into_run_chunk(c, base, lo, hi, on_added);
     if (tree_[c].is_inline()) return grant_into_inline(c, base, lo, hi, on_added);
     header* h = detail::hyb::container_of(tree_[c]);
-    if (lo == hi && lo > 0 && hi < last_offset && h->kind() == rep::bitmap)
-      return grant_bitmap_page(h, lo, r.first, on_added);
+    if (lo == hi && lo > 0 && hi < last_offset) {
+      if (h->kind() == rep::bitmap) return grant_bitmap_page(h, lo, r.first, on_added);
+      if (h->kind() == rep::word_list)
+        if (const fast f = grant_word_list_page(h, lo, r.first, on_added); f != fast::declined) return f;
+    }
     const view v = view::of(h);
     const detail::hyb::census cs = detail::hyb::survey(v, lo, hi);
     // A successful grant leaves the reserve full; that is the only allocation here
@@ -728,6 +731,47 @@ class hybrid {
     return fast::done;
   }
 
+  /// One page into a word list (strictly inside the chunk) that stays a word list
+  /// and has room for a new word: one search for the page's word, the neighbouring
+  /// bits, and at most one word inserted. A chunk filled in ascending order spends
+  /// most of its filling as a word list, so this is the common grant of a sorted
+  /// build. Declined (the general path) if the list must grow or convert.
+  template <class F>
+  fast grant_word_list_page(header* h, std::uint32_t off, page_t page, F& on_added) noexcept {
+    std::uint16_t* keys = detail::hyb::keys_of(h);
+    detail::word_t* w = detail::hyb::words_of<rep::word_list>(h);
+    const stats now = h->counts();
+    const std::uint32_t n = now.words, wi = off >> 6, b = off & 63u;
+    // An ascending fill adds to the last word or after it: try that before searching.
+    const std::uint32_t i = n != 0 && keys[n - 1] <= wi ? (keys[n - 1] == wi ? n - 1 : n)
+                                                        : detail::hyb::lower_u16(keys, n, 1, wi);
+    const bool present = i < n && keys[i] == wi;
+    const detail::word_t x = present ? w[i] : 0;
+    if (((x >> b) & 1u) != 0) return fast_of(tree_.prepare_reserve());
+    // The pages on either side, in this word or the list's neighbouring entries.
+    const bool below = b != 0 ? ((x >> (b - 1)) & 1u) != 0 : i > 0 && keys[i - 1] == wi - 1 && (w[i - 1] >> 63) != 0;
+    const std::uint32_t next = present ? i + 1 : i;
+    const bool above = b != 63 ? ((x >> (b + 1)) & 1u) != 0 : next < n && keys[next] == wi + 1 && (w[next] & 1u) != 0;
+    const std::uint32_t joins = (below ? 1u : 0u) + (above ? 1u : 0u);
+    const stats after{now.pages + 1u, now.runs + 1u - joins, now.words + (present ? 0u : 1u)};
+    if (detail::hyb::rep_for(after) != rep::word_list ||
+        !detail::hyb::capacity_fits(h->cap(), need_of(rep::word_list, after)))
+      return fast::declined;
+    if (tree_.prepare_reserve() != errc::ok) return fast::out_of_memory;
+    if (!present) {
+      std::memmove(keys + i + 1, keys + i, (n - i) * sizeof(std::uint16_t));
+      std::memmove(w + i + 1, w + i, (n - i) * sizeof(detail::word_t));
+      keys[i] = static_cast<std::uint16_t>(wi);
+      w[i] = 0;
+    }
+    w[i] |= detail::word_t{1} << b;
+    h->set_counts(after);
+    detail::notify(on_added, page_range::single(page));
+    ++pages_;
+    runs_ = runs_ + 1u - joins;
+    return fast::done;
+  }
+
   /// A grant into chunks that hold nothing, touching no granted page: the result
   /// in every chunk it covers is one run, whose cheapest form is a run slot, and
   /// the run slots of neighbouring chunks merge into one. So the whole grant is
@@ -917,7 +961,13 @@ class hybrid {
         return errc::out_of_memory;
       }
     }
-    if (!prepare_repairs(plan.fix, reserve_count()) || tree_.prepare_inserts(plan.keys, plan.nkeys, true) != errc::ok) {
+    // With no slot to insert, the reserve is still made full here: apply and
+    // settle() must not be left to ask for it (a refusal there would leave a
+    // successful grant with its reserve short).
+    const auto prepare_index = [&]() noexcept {
+      return plan.nkeys != 0 ? tree_.prepare_inserts(plan.keys, plan.nkeys, true) : tree_.prepare_reserve();
+    };
+    if (!prepare_repairs(plan.fix, reserve_count()) || prepare_index() != errc::ok) {
       drop_repairs(plan.fix);
       for (std::size_t j = 0; j < plan.nparts; ++j) drop_fresh(plan.parts[j]);
       return errc::out_of_memory;
