@@ -566,18 +566,11 @@ class hybrid {
       detail::hyb::union_runs([&](auto&& f) noexcept { detail::hyb::inline_pages::walk(v, 0, last_offset, f); }, lo,
                               hi, emit);
     };
+    // Runs in the index may merge with neighbours: the general path.
+    if (want != rep::inline_pages && !detail::hyb::is_container_kind(want)) return fast::declined;
     slot fresh{};
     header* h = nullptr;
-    if (want == rep::inline_pages) {
-      fresh = detail::hyb::inline_pages::pack(base, source);
-    } else if (detail::hyb::is_container_kind(want)) {
-      h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, after)));
-      if (h == nullptr) return fast::out_of_memory;
-      detail::hyb::fill(h, source);
-      fresh = slot{detail::hyb::container_bit | base, detail::hyb::address_of(h)};
-    } else {
-      return fast::declined;  // runs in the index: they may merge with neighbours
-    }
+    if (!make_chunk_slot(base, want, after, source, fresh, h)) return fast::out_of_memory;
     if (tree_.prepare_reserve() != errc::ok) {
       if (h != nullptr) free_container(h);
       return fast::out_of_memory;
@@ -658,14 +651,7 @@ class hybrid {
     } else if (n > 0 && want != rep::empty) {
       slot fresh{};
       header* h = nullptr;
-      if (want == rep::inline_pages) {
-        fresh = detail::hyb::inline_pages::pack(base, source);
-      } else {
-        h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, after)));
-        if (h == nullptr) return fast::out_of_memory;
-        detail::hyb::fill(h, source);
-        fresh = slot{detail::hyb::container_bit | base, detail::hyb::address_of(h)};
-      }
+      if (!make_chunk_slot(base, want, after, source, fresh, h)) return fast::out_of_memory;
       if (tree_.prepare_reserve() != errc::ok) {
         if (h != nullptr) free_container(h);
         return fast::out_of_memory;
@@ -738,8 +724,8 @@ class hybrid {
   /// build. Declined (the general path) if the list must grow or convert.
   template <class F>
   fast grant_word_list_page(header* h, std::uint32_t off, page_t page, F& on_added) noexcept {
-    std::uint16_t* keys = detail::hyb::keys_of(h);
-    detail::word_t* w = detail::hyb::words_of<rep::word_list>(h);
+    const std::uint16_t* keys = detail::hyb::keys_of(h);
+    const detail::word_t* w = detail::hyb::words_of<rep::word_list>(h);
     const stats now = h->counts();
     const std::uint32_t n = now.words, wi = off >> 6, b = off & 63u;
     // An ascending fill adds to the last word or after it: try that before searching.
@@ -758,18 +744,31 @@ class hybrid {
         !detail::hyb::capacity_fits(h->cap(), need_of(rep::word_list, after)))
       return fast::declined;
     if (tree_.prepare_reserve() != errc::ok) return fast::out_of_memory;
-    if (!present) {
-      std::memmove(keys + i + 1, keys + i, (n - i) * sizeof(std::uint16_t));
-      std::memmove(w + i + 1, w + i, (n - i) * sizeof(detail::word_t));
-      keys[i] = static_cast<std::uint16_t>(wi);
-      w[i] = 0;
-    }
-    w[i] |= detail::word_t{1} << b;
+    detail::hyb::word_list::grant_between(h, off, off, i, present ? i + 1 : i);  // before set_counts: it reads n
     h->set_counts(after);
     detail::notify(on_added, page_range::single(page));
     ++pages_;
     runs_ = runs_ + 1u - joins;
     return fast::done;
+  }
+
+  /// The slot of the chunk at base in form `want` (inline_pages or a container
+  /// kind) holding the runs source(emit) gives, whose counts are s: `fresh`, and in
+  /// `h` the container allocated for it (nullptr if inline). False, with nothing
+  /// allocated, if the allocator refused the container.
+  template <class Source>
+  [[nodiscard]] bool make_chunk_slot(page_t base, rep want, stats s, Source&& source, slot& fresh,
+                                     header*& h) noexcept {
+    h = nullptr;
+    if (want == rep::inline_pages) {
+      fresh = detail::hyb::inline_pages::pack(base, source);
+      return true;
+    }
+    h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, s)));
+    if (h == nullptr) return false;
+    detail::hyb::fill(h, source);
+    fresh = slot{detail::hyb::container_bit | base, detail::hyb::address_of(h)};
+    return true;
   }
 
   /// A grant into chunks that hold nothing, touching no granted page: the result
@@ -1563,14 +1562,8 @@ class hybrid {
       auto source = [&](auto&& emit) noexcept {
         for (std::size_t i = 0; i < np; ++i) emit(pf[i], pl[i]);
       };
-      if (want == rep::inline_pages) {
-        fresh = detail::hyb::inline_pages::pack(base, source);
-      } else if (header* h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, sb.s)))) {
-        detail::hyb::fill(h, source);
-        fresh = slot{detail::hyb::container_bit | base, detail::hyb::address_of(h)};
-      } else {
-        convert = false;  // edit the run slots, and let normalize() try again
-      }
+      header* h = nullptr;
+      convert = make_chunk_slot(base, want, sb.s, source, fresh, h);  // refused: edit the run slots, normalize() tries again
     }
     if (!convert && split && !tree_.insert_ready(r.last + 1)) return fast::declined;
 
@@ -1734,16 +1727,9 @@ class hybrid {
     }
     slot fresh{};
     header* h = nullptr;
-    if (want == rep::inline_pages) {
-      fresh = detail::hyb::inline_pages::pack(base, source);
-    } else {
-      h = alloc_container(want, detail::hyb::grown_capacity(want, need_of(want, s)));
-      if (h == nullptr) {
-        refused();
-        return;
-      }
-      detail::hyb::fill(h, source);
-      fresh = slot{detail::hyb::container_bit | base, detail::hyb::address_of(h)};
+    if (!make_chunk_slot(base, want, s, source, fresh, h)) {
+      refused();
+      return;
     }
     if (c) {
       const slot old = tree_[c];
